@@ -1,0 +1,547 @@
+/*
+ * core.c -- pool handles, errors, the transaction guard, raw memory.
+ *
+ * libpmemobj calls abort() when a transactional function runs in the wrong
+ * stage; every entry point here checks the stage first and returns a
+ * status instead.  Transactions are per thread in libpmemobj, so the
+ * handle's recursive mutex is held by the thread running one from begin to
+ * end: other threads wait instead of writing into it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "core.h"
+
+static __thread char err_msg[512];
+static __thread int err_no;
+static __thread pmo_pool *tx_owner;   /* pool of this thread's transaction */
+static __thread int tx_depth;         /* explicit transactions it nests */
+
+int pmo_fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err_msg, sizeof(err_msg), fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+int pmo_fail_pmdk(int status, const char *what)
+{
+    err_no = errno;
+    const char *m = pmemobj_errormsg();
+    return pmo_fail(status, "%s: %s", what, (m && *m) ? m : strerror(err_no));
+}
+
+const char *pmo_errmsg(void) { return err_msg; }
+int pmo_errno(void) { return err_no; }
+
+/* -- the guard around every operation ------------------------------------ */
+
+static int begin_own(pmo_pool *h)
+{
+    if (pmemobj_tx_begin(h->pop, NULL, TX_PARAM_NONE) != 0)
+        return pmo_fail_pmdk(PMO_ETXFAIL, "transaction begin");
+    pmemobj_tx_set_failure_behavior(POBJ_TX_FAILURE_RETURN);
+    return 0;
+}
+
+static int lock_open(pmo_pool *h)
+{
+    pthread_mutex_lock(&h->lock);
+    if (h->pop == NULL) {
+        pthread_mutex_unlock(&h->lock);
+        return pmo_fail(PMO_ECLOSED, "the pool is closed");
+    }
+    return 0;
+}
+
+/* Lock the pool and make sure a transaction of this pool runs: begin one
+ * (*own = 1) when none does, join the thread's running one otherwise. */
+int op_enter(pmo_pool *h, int *own)
+{
+    *own = 0;
+    int st = lock_open(h);
+    if (st)
+        return st;
+    enum pobj_tx_stage stage = pmemobj_tx_stage();
+    if (stage == TX_STAGE_NONE) {
+        st = begin_own(h);
+        if (st) {
+            pthread_mutex_unlock(&h->lock);
+            return st;
+        }
+        tx_owner = h;
+        h->pushed = 0;
+        *own = 1;
+        return 0;
+    }
+    if (tx_owner != h)
+        st = pmo_fail(PMO_EOTHERTX, "this thread is inside a transaction "
+                      "of another pool");
+    else if (stage != TX_STAGE_WORK)
+        st = pmo_fail(PMO_EABORTED, "the transaction was aborted by an "
+                      "earlier failure; leave its block first");
+    if (st)
+        pthread_mutex_unlock(&h->lock);
+    return st;
+}
+
+/* End an operation: failures at or below PMO_EFAIL abort the transaction
+ * (the caller's too, since a half-done step must never commit); an own
+ * transaction commits on success. */
+int op_leave(pmo_pool *h, int own, int status)
+{
+    if (status <= PMO_EFAIL && pmemobj_tx_stage() == TX_STAGE_WORK)
+        pmemobj_tx_abort(ECANCELED);
+    if (own) {
+        if (pmemobj_tx_stage() == TX_STAGE_WORK) {
+            if (status < 0) {
+                pmemobj_tx_abort(ECANCELED);
+            } else {
+                pmemobj_tx_commit();
+                if (pmemobj_tx_stage() != TX_STAGE_ONCOMMIT)
+                    status = pmo_fail_pmdk(PMO_ETXFAIL, "commit");
+            }
+        }
+        pmemobj_tx_end();
+        tx_owner = NULL;
+        if (status == PMO_OK && h->pushed)
+            status = PMO_COLLECT;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return status;
+}
+
+int read_enter(pmo_pool *h)
+{
+    return lock_open(h);
+}
+
+void read_leave(pmo_pool *h)
+{
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* An explicit transaction must already run (alloc, free, snapshot). */
+static int need_tx(pmo_pool *h)
+{
+    int st = lock_open(h);
+    if (st)
+        return st;
+    if (pmemobj_tx_stage() != TX_STAGE_WORK || tx_owner != h) {
+        pthread_mutex_unlock(&h->lock);
+        return pmo_fail(PMO_ENOTX, "this call needs a running transaction "
+                        "of this pool");
+    }
+    return 0;
+}
+
+/* -- memory helpers --------------------------------------------------------- */
+
+int off_ok(pmo_pool *h, uint64_t off, uint64_t size)
+{
+    return off >= 4096 && (off & 7) == 0 && off < h->limit &&
+           size <= h->limit - off;
+}
+
+static int pmdk_status(void)
+{
+    return errno == ENOMEM ? PMO_ENOMEM : PMO_ETXFAIL;
+}
+
+int snap(void *p, size_t size)
+{
+    if (pmemobj_tx_xadd_range_direct(p, size, POBJ_XADD_NO_ABORT) != 0)
+        return pmo_fail_pmdk(pmdk_status(), "snapshot");
+    return 0;
+}
+
+/* Register memory written without a snapshot (past a length) so commit
+ * flushes it. */
+int touch(void *p, size_t size)
+{
+    if (pmemobj_tx_xadd_range_direct(p, size,
+            POBJ_XADD_NO_SNAPSHOT | POBJ_XADD_NO_ABORT) != 0)
+        return pmo_fail_pmdk(pmdk_status(), "flush range");
+    return 0;
+}
+
+int tx_alloc(pmo_pool *h, uint64_t size, uint64_t type_num, int zero,
+             uint64_t *off)
+{
+    uint64_t flags = POBJ_XALLOC_NO_ABORT | (zero ? POBJ_XALLOC_ZERO : 0);
+    if (size == 0 || size > PMEMOBJ_MAX_ALLOC_SIZE)
+        return pmo_fail(PMO_ENOMEM, "cannot allocate %llu bytes",
+                        (unsigned long long)size);
+    PMEMoid oid = pmemobj_tx_xalloc(size, type_num, flags);
+    if (OID_IS_NULL(oid))
+        return pmo_fail_pmdk(pmdk_status(), "allocation");
+    (void)h;
+    *off = oid.off;
+    return 0;
+}
+
+int tx_free(pmo_pool *h, uint64_t off)
+{
+    PMEMoid oid = {h->uuid_lo, off};
+    if (pmemobj_tx_xfree(oid, POBJ_XFREE_NO_ABORT) != 0)
+        return pmo_fail_pmdk(PMO_ETXFAIL, "free");
+    return 0;
+}
+
+/* -- handles and pools ------------------------------------------------------ */
+
+pmo_pool *pmo_handle_new(void)
+{
+    pmo_pool *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return NULL;
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&h->lock, &a);
+    pthread_mutexattr_destroy(&a);
+    return h;
+}
+
+void pmo_handle_free(pmo_pool *h)
+{
+    if (h == NULL)
+        return;
+    pmo_close(h);
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}
+
+/* Check or set up our root structure on a freshly opened pool. */
+static int attach(pmo_pool *h, PMEMobjpool *pop, uint64_t limit)
+{
+    size_t have = pmemobj_root_size(pop);
+    if (have != 0 && have < sizeof(struct pmo_root))
+        return pmo_fail(PMO_ECORRUPT, "the pool's root object is too small "
+                        "for a pmemobj pool (%zu bytes)", have);
+    PMEMoid r = pmemobj_root(pop, sizeof(struct pmo_root));
+    if (OID_IS_NULL(r))
+        return pmo_fail_pmdk(PMO_ENOMEM, "root object");
+    struct pmo_root *root = pmemobj_direct(r);
+    static const char zero[8];
+    if (memcmp(root->magic, zero, 8) == 0) {
+        /* new pool, or one whose creation was cut short */
+        root->version = PMO_VERSION;
+        root->clean = 1;
+        pmemobj_persist(pop, &root->version, 16);
+        memcpy(root->magic, PMO_MAGIC, 8);
+        pmemobj_persist(pop, root->magic, 8);
+    } else if (memcmp(root->magic, PMO_MAGIC, 8) != 0) {
+        return pmo_fail(PMO_ECORRUPT, "the pool's root object has a foreign "
+                        "signature");
+    } else if (root->version > PMO_VERSION) {
+        return pmo_fail(PMO_ECORRUPT, "the pool was written by a newer "
+                        "version (layout %llu)",
+                        (unsigned long long)root->version);
+    }
+    h->pop = pop;
+    h->root = root;
+    h->uuid_lo = r.pool_uuid_lo;
+    h->limit = limit;
+    h->pid = getpid();
+    h->was_clean = root->clean == 1;
+    root->clean = 0;
+    pmemobj_persist(pop, &root->clean, sizeof(root->clean));
+    return 0;
+}
+
+static int finish_open(pmo_pool *h, PMEMobjpool *pop, uint64_t limit)
+{
+    int st = attach(h, pop, limit);
+    if (st) {
+        pmemobj_close(pop);
+        h->pop = NULL;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return st;
+}
+
+int pmo_create(pmo_pool *h, const char *path, const char *layout,
+               uint64_t size, uint32_t mode, uint64_t limit)
+{
+    pthread_mutex_lock(&h->lock);
+    if (h->pop) {
+        pthread_mutex_unlock(&h->lock);
+        return pmo_fail(PMO_EINVAL, "handle already holds a pool");
+    }
+    errno = 0;
+    PMEMobjpool *pop = pmemobj_create(path, layout, size, mode);
+    if (pop == NULL && errno != EEXIST && errno != ENOENT &&
+        errno != EACCES && errno != EINVAL && errno != ENOSPC) {
+        /* in VMs unsafe-shutdown detection can refuse the create */
+        int off = 0, on = 1;
+        if (pmemobj_ctl_set(NULL, "sds.at_create", &off) == 0) {
+            pop = pmemobj_create(path, layout, size, mode);
+            pmemobj_ctl_set(NULL, "sds.at_create", &on);
+        }
+    }
+    if (pop == NULL) {
+        int st = pmo_fail_pmdk(PMO_EOS, "cannot create pool");
+        pthread_mutex_unlock(&h->lock);
+        return st;
+    }
+    return finish_open(h, pop, limit);
+}
+
+int pmo_open(pmo_pool *h, const char *path, const char *layout,
+             uint64_t limit)
+{
+    pthread_mutex_lock(&h->lock);
+    if (h->pop) {
+        pthread_mutex_unlock(&h->lock);
+        return pmo_fail(PMO_EINVAL, "handle already holds a pool");
+    }
+    errno = 0;
+    PMEMobjpool *pop = pmemobj_open(path, layout);
+    if (pop == NULL) {
+        int st = pmo_fail_pmdk(PMO_EOS, "cannot open pool");
+        pthread_mutex_unlock(&h->lock);
+        return st;
+    }
+    return finish_open(h, pop, limit);
+}
+
+void gc_free_state(pmo_pool *h);
+
+int pmo_close(pmo_pool *h)
+{
+    pthread_mutex_lock(&h->lock);
+    if (h->pop == NULL) {
+        pthread_mutex_unlock(&h->lock);
+        return 0;
+    }
+    if (h->pid != getpid()) {
+        /* inherited through fork: the mapping is the parent's to close */
+        h->pop = NULL;
+        h->root = NULL;
+        pthread_mutex_unlock(&h->lock);
+        return 0;
+    }
+    if (tx_owner == h && pmemobj_tx_stage() != TX_STAGE_NONE) {
+        pthread_mutex_unlock(&h->lock);
+        return pmo_fail(PMO_ENOTX, "cannot close a pool inside its own "
+                        "transaction");
+    }
+    gc_free_state(h);
+    h->root->clean = 1;
+    pmemobj_persist(h->pop, &h->root->clean, sizeof(h->root->clean));
+    pmemobj_close(h->pop);
+    h->pop = NULL;
+    h->root = NULL;
+    pthread_mutex_unlock(&h->lock);
+    return 0;
+}
+
+int pmo_is_open(pmo_pool *h) { return h->pop != NULL; }
+int pmo_was_clean(pmo_pool *h) { return h->was_clean; }
+uint64_t pmo_uuid_lo(pmo_pool *h) { return h->uuid_lo; }
+
+/* objects, bytes in use, PObjects, mapped limit */
+int pmo_stats(pmo_pool *h, uint64_t *out4)
+{
+    int st = read_enter(h);
+    if (st)
+        return st;
+    uint64_t n = 0, bytes = 0, pobjects = 0;
+    for (PMEMoid o = pmemobj_first(h->pop); !OID_IS_NULL(o);
+         o = pmemobj_next(o)) {
+        n++;
+        bytes += pmemobj_alloc_usable_size(o);
+        if (pmemobj_type_num(o) == PMO_TN_POBJECT)
+            pobjects++;
+    }
+    out4[0] = n;
+    out4[1] = bytes;
+    out4[2] = pobjects;
+    out4[3] = h->limit;
+    read_leave(h);
+    return 0;
+}
+
+/* -- explicit transactions ---------------------------------------------------- */
+
+int pmo_tx_begin(pmo_pool *h)
+{
+    int st = lock_open(h);
+    if (st)
+        return st;
+    enum pobj_tx_stage stage = pmemobj_tx_stage();
+    if (stage != TX_STAGE_NONE && tx_owner != h)
+        st = pmo_fail(PMO_EOTHERTX, "this thread is inside a transaction "
+                      "of another pool");
+    else if (stage != TX_STAGE_NONE && stage != TX_STAGE_WORK)
+        st = pmo_fail(PMO_EABORTED, "the enclosing transaction was aborted");
+    else
+        st = begin_own(h);
+    if (st) {
+        pthread_mutex_unlock(&h->lock);
+        return st;
+    }
+    if (stage == TX_STAGE_NONE) {
+        tx_owner = h;
+        h->pushed = 0;
+    }
+    tx_depth++;
+    return 0;   /* the lock stays held until commit or abort */
+}
+
+static int tx_finish(pmo_pool *h, int commit)
+{
+    if (tx_owner != h || pmemobj_tx_stage() == TX_STAGE_NONE)
+        return pmo_fail(PMO_ENOTX, "no transaction of this pool runs in "
+                        "this thread");
+    int st = 0;
+    enum pobj_tx_stage stage = pmemobj_tx_stage();
+    if (stage == TX_STAGE_WORK) {
+        if (commit) {
+            pmemobj_tx_commit();
+            if (pmemobj_tx_stage() != TX_STAGE_ONCOMMIT)
+                st = pmo_fail_pmdk(PMO_EABORTED, "commit");
+        } else {
+            pmemobj_tx_abort(ECANCELED);
+        }
+    } else if (commit && stage == TX_STAGE_ONABORT) {
+        st = pmo_fail(PMO_EABORTED, "the transaction was aborted by an "
+                      "earlier failure and was rolled back");
+    }
+    pmemobj_tx_end();
+    tx_depth--;
+    if (pmemobj_tx_stage() == TX_STAGE_NONE)
+        tx_owner = NULL;
+    pthread_mutex_unlock(&h->lock);
+    return st;
+}
+
+int pmo_tx_commit(pmo_pool *h) { return tx_finish(h, 1); }
+int pmo_tx_abort(pmo_pool *h) { return tx_finish(h, 0); }
+
+/* How many explicit transactions of this pool the thread is inside. */
+int pmo_tx_active(pmo_pool *h)
+{
+    return tx_owner == h && pmemobj_tx_stage() != TX_STAGE_NONE ? tx_depth : 0;
+}
+
+/* -- raw memory for Python-defined types --------------------------------------- */
+
+static int raw_oid_ok(pmo_pool *h, uint64_t off)
+{
+    if (!off_ok(h, off, 8))
+        return pmo_fail(PMO_EINVAL, "oid offset %llu is not inside the pool",
+                        (unsigned long long)off);
+    return 0;
+}
+
+int64_t pmo_alloc(pmo_pool *h, uint64_t size, uint64_t type_num, int zero)
+{
+    int st = need_tx(h);
+    if (st)
+        return st;
+    uint64_t off = 0;
+    st = tx_alloc(h, size, type_num, zero, &off);
+    if (st <= PMO_EFAIL)
+        pmemobj_tx_abort(ECANCELED);
+    pthread_mutex_unlock(&h->lock);
+    return st ? st : (int64_t)off;
+}
+
+int64_t pmo_realloc(pmo_pool *h, uint64_t off, uint64_t size,
+                    uint64_t type_num, int zero)
+{
+    int st = need_tx(h);
+    if (st)
+        return st;
+    st = raw_oid_ok(h, off);
+    PMEMoid oid = {h->uuid_lo, off};
+    if (!st && size == 0)
+        st = pmo_fail(PMO_EINVAL, "realloc to zero bytes; use free");
+    if (!st) {
+        uint64_t tn = pmemobj_type_num(oid);
+        PMEMoid n = zero ? pmemobj_tx_zrealloc(oid, size, tn)
+                         : pmemobj_tx_realloc(oid, size, tn);
+        (void)type_num;
+        if (OID_IS_NULL(n)) {
+            st = pmo_fail_pmdk(pmdk_status(), "realloc");
+            pmemobj_tx_abort(ECANCELED);
+        } else {
+            off = n.off;
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+    return st ? st : (int64_t)off;
+}
+
+int pmo_free(pmo_pool *h, uint64_t off)
+{
+    int st = need_tx(h);
+    if (st)
+        return st;
+    st = raw_oid_ok(h, off);
+    if (!st)
+        st = tx_free(h, off);
+    if (st <= PMO_EFAIL)
+        pmemobj_tx_abort(ECANCELED);
+    pthread_mutex_unlock(&h->lock);
+    return st;
+}
+
+void *pmo_direct(pmo_pool *h, uint64_t off)
+{
+    if (read_enter(h))
+        return NULL;
+    void *p = off_ok(h, off, 8) ? P(h, off) : NULL;
+    if (p == NULL)
+        pmo_fail(PMO_EINVAL, "oid offset %llu is not inside the pool",
+                 (unsigned long long)off);
+    read_leave(h);
+    return p;
+}
+
+int pmo_snapshot(pmo_pool *h, void *ptr, uint64_t size)
+{
+    int st = need_tx(h);
+    if (st)
+        return st;
+    uint64_t off = (uint64_t)((char *)ptr - (char *)h->pop);
+    if ((char *)ptr < (char *)h->pop || !off_ok(h, off & ~7ULL, size))
+        st = pmo_fail(PMO_EINVAL, "range is not inside the pool");
+    else
+        st = snap(ptr, size);
+    if (st <= PMO_EFAIL)
+        pmemobj_tx_abort(ECANCELED);
+    pthread_mutex_unlock(&h->lock);
+    return st;
+}
+
+int64_t pmo_type_num(pmo_pool *h, uint64_t off)
+{
+    int st = read_enter(h);
+    if (st)
+        return st;
+    st = raw_oid_ok(h, off);
+    int64_t r = st ? st : (int64_t)pmemobj_type_num((PMEMoid){h->uuid_lo, off});
+    read_leave(h);
+    return r;
+}
+
+int64_t pmo_usable_size(pmo_pool *h, uint64_t off)
+{
+    int st = read_enter(h);
+    if (st)
+        return st;
+    st = raw_oid_ok(h, off);
+    int64_t r = st ? st
+        : (int64_t)pmemobj_alloc_usable_size((PMEMoid){h->uuid_lo, off});
+    read_leave(h);
+    return r;
+}

@@ -1,0 +1,164 @@
+/*
+ * core.h -- stored structures and helpers shared by the C files.
+ *
+ * Every stored structure is made of 8-byte fields so that its layout is
+ * the same whatever the compiler; offsets are relative to the pool base.
+ */
+#ifndef PMO_CORE_H
+#define PMO_CORE_H
+
+#include <libpmemobj.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "pmo.h"
+
+#define PMO_MAGIC "PMOPY\0\0\1"
+#define PMO_VERSION 1
+
+/* One stored value: an immediate (None, bool, int64, double) or a
+ * reference to a PObject. */
+typedef struct {
+    uint64_t kind;
+    uint64_t bits;
+} pmo_slot;
+
+/* Every PObject starts with this header. */
+struct pmo_hdr {
+    uint64_t refcnt;
+    uint32_t type;
+    uint32_t layout;
+};
+
+struct pmo_blob {          /* str, bytes, big int, complex, pickle */
+    struct pmo_hdr hdr;
+    uint64_t len;
+    int64_t hash;
+    char data[];           /* len bytes and a NUL */
+};
+
+struct pmo_tuple {         /* tuple, frozenset, box, PersistentTuple */
+    struct pmo_hdr hdr;
+    uint64_t n;
+    int64_t hash;
+    pmo_slot items[];
+};
+
+struct pmo_list {
+    struct pmo_hdr hdr;
+    uint64_t len;
+    uint64_t cap;
+    uint64_t items;        /* offset of cap slots, or 0 */
+};
+
+struct pmo_entry {
+    int64_t hash;
+    pmo_slot key;          /* PMO_K_EMPTY marks a deleted entry */
+    pmo_slot value;
+};
+
+/* Compact ordered hash table, as CPython's dict: a table block holds
+ * nindex int64 indexes (EMPTY, DUMMY or an entry number) followed by cap
+ * entries in insertion order. */
+struct pmo_dict {
+    struct pmo_hdr hdr;
+    uint64_t used;         /* live entries */
+    uint64_t filled;       /* entries written, live or deleted */
+    uint64_t cap;          /* entries the table block holds */
+    uint64_t nindex;       /* power of two, or 0 with no table */
+    uint64_t table;        /* offset of the table block, or 0 */
+};
+
+#define IX_EMPTY (-1)
+#define IX_DUMMY (-2)
+
+struct pmo_root {
+    char magic[8];
+    uint64_t version;
+    uint64_t clean;        /* 1 while the pool is closed cleanly */
+    uint64_t reserved0;
+    pmo_slot user_root;
+    pmo_slot types;        /* list of class paths: the type table */
+    uint64_t zct;          /* offset of the zero-count table array */
+    uint64_t zct_len;
+    uint64_t zct_cap;
+    uint64_t reserved[13];
+};
+
+struct gc_state;
+
+struct pmo_pool {
+    PMEMobjpool *pop;
+    pthread_mutex_t lock;  /* recursive; held through a transaction */
+    uint64_t limit;        /* offsets at or past this are corrupt */
+    uint64_t uuid_lo;
+    struct pmo_root *root;
+    int was_clean;
+    int pushed;            /* the current operation filled the zct */
+    pid_t pid;             /* process that opened it: a forked child must
+                              not close the parent's pool */
+    struct gc_state *gc;
+};
+
+/* What Python passes in for a value. */
+typedef struct {
+    uint64_t kind;
+    int64_t i;
+    double f;
+    const char *data;
+    size_t n;
+} pmo_in;
+
+/* -- errors (core.c) -- */
+int pmo_fail(int status, const char *fmt, ...);
+int pmo_fail_pmdk(int status, const char *what);
+
+/* -- operations: lock, closed check, transaction unless one runs -- */
+int op_enter(pmo_pool *h, int *own);
+int op_leave(pmo_pool *h, int own, int status);
+int read_enter(pmo_pool *h);
+void read_leave(pmo_pool *h);
+
+/* -- memory -- */
+static inline void *P(pmo_pool *h, uint64_t off)
+{
+    return (char *)h->pop + off;
+}
+
+static inline uint64_t OFF(pmo_pool *h, const void *p)
+{
+    return (uint64_t)((const char *)p - (const char *)h->pop);
+}
+
+int off_ok(pmo_pool *h, uint64_t off, uint64_t size);
+int snap(void *p, size_t size);
+int touch(void *p, size_t size);
+int tx_alloc(pmo_pool *h, uint64_t size, uint64_t type_num, int zero,
+             uint64_t *off);
+int tx_free(pmo_pool *h, uint64_t off);
+
+/* -- objects (value.c) -- */
+struct pmo_hdr *hdr_at(pmo_pool *h, uint64_t off);
+int check_in(pmo_pool *h, const pmo_in *in);
+int store_value(pmo_pool *h, const pmo_in *in, pmo_slot *dst);
+int drop_slot(pmo_pool *h, const pmo_slot *s);
+int incref(pmo_pool *h, uint64_t off);
+int decref(pmo_pool *h, uint64_t off);
+int release(pmo_pool *h, uint64_t off);
+int zct_push(pmo_pool *h, uint64_t off);
+pmo_out out_slot(pmo_pool *h, const pmo_slot *s);
+int64_t hash_bytes(uint64_t kind, const char *data, size_t n);
+int new_blob(pmo_pool *h, uint32_t type, const char *data, size_t n,
+             uint64_t *off);
+
+/* -- traversal, shared by release and the collector -- */
+typedef int (*slot_visit)(pmo_pool *h, pmo_slot *s, void *arg);
+typedef int (*sub_visit)(pmo_pool *h, uint64_t off, void *arg);
+int traverse(pmo_pool *h, uint64_t off, slot_visit vs, sub_visit vsub,
+             void *arg);
+
+/* -- dict internals (dict.c), used by release -- */
+struct pmo_entry *dict_entries(pmo_pool *h, struct pmo_dict *d);
+
+#endif

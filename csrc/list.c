@@ -1,0 +1,229 @@
+/*
+ * list.c -- PersistentList storage: a length, a capacity and a slot array.
+ *
+ * Growing allocates a new array (fresh memory needs no snapshot) and frees
+ * the old one when the transaction commits.  Slots past the length are
+ * written without a snapshot: an abort restores the length, which hides
+ * them again.
+ */
+#include <stdlib.h>
+
+#include "core.h"
+
+/* Find the list at off and its slot array; 0 or a status. */
+static int list_at(pmo_pool *h, uint64_t off, struct pmo_list **lp,
+                   pmo_slot **items)
+{
+    struct pmo_hdr *hd = hdr_at(h, off);
+    if (hd == NULL || hd->layout != PMO_L_LIST ||
+        !off_ok(h, off, sizeof(struct pmo_list)))
+        return pmo_fail(PMO_EINVAL, "not a list");
+    struct pmo_list *l = (struct pmo_list *)hd;
+    *items = NULL;
+    if (l->items == 0 ? l->len != 0
+        : (l->len > l->cap || l->cap > h->limit / sizeof(pmo_slot) ||
+           !off_ok(h, l->items, l->cap * sizeof(pmo_slot))))
+        return pmo_fail(PMO_ECORRUPT, "list at offset %llu is damaged",
+                        (unsigned long long)off);
+    if (l->items)
+        *items = P(h, l->items);
+    *lp = l;
+    return 0;
+}
+
+static int grow(pmo_pool *h, struct pmo_list *l, pmo_slot **items,
+                uint64_t need)
+{
+    if (need <= l->cap)
+        return 0;
+    uint64_t cap = l->cap + (l->cap >> 1) + 4;
+    if (cap < need)
+        cap = need;
+    uint64_t noff;
+    int st = tx_alloc(h, cap * sizeof(pmo_slot), PMO_TN_LIST_ITEMS, 0, &noff);
+    if (st)
+        return st;
+    if (l->len)
+        memcpy(P(h, noff), *items, l->len * sizeof(pmo_slot));
+    uint64_t old = l->items;
+    if ((st = snap(&l->len, 3 * sizeof(uint64_t))) != 0)
+        return st;
+    l->cap = cap;
+    l->items = noff;
+    *items = P(h, noff);
+    return old ? tx_free(h, old) : 0;
+}
+
+pmo_out pmo_list_get(pmo_pool *h, uint64_t off, int64_t idx)
+{
+    pmo_out o;
+    memset(&o, 0, sizeof(o));
+    if ((o.status = read_enter(h)) != 0)
+        return o;
+    pmo_slot *items;
+    struct pmo_list *l;
+    if ((o.status = list_at(h, off, &l, &items)) == 0) {
+        if (idx < 0)
+            idx += (int64_t)l->len;
+        if (idx < 0 || (uint64_t)idx >= l->len)
+            o.status = pmo_fail(PMO_EINDEX, "list index out of range");
+        else
+            o = out_slot(h, &items[idx]);
+    }
+    read_leave(h);
+    return o;
+}
+
+int pmo_list_set(pmo_pool *h, uint64_t off, int64_t idx, uint64_t kind,
+                 int64_t i, double f, const char *data, size_t n)
+{
+    pmo_in in = {kind, i, f, data, n};
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    pmo_slot *items, s;
+    struct pmo_list *l;
+    if ((st = list_at(h, off, &l, &items)) != 0)
+        goto out;
+    if (idx < 0)
+        idx += (int64_t)l->len;
+    if (idx < 0 || (uint64_t)idx >= l->len) {
+        st = pmo_fail(PMO_EINDEX, "list assignment index out of range");
+        goto out;
+    }
+    /* the new value gains its count before the old one loses its own, so
+     * storing an item over itself never frees it */
+    if ((st = check_in(h, &in)) == 0 &&
+        (st = store_value(h, &in, &s)) == 0 &&
+        (st = snap(&items[idx], sizeof(pmo_slot))) == 0) {
+        pmo_slot old = items[idx];
+        items[idx] = s;
+        st = drop_slot(h, &old);
+    }
+out:
+    return op_leave(h, own, st);
+}
+
+int pmo_list_insert(pmo_pool *h, uint64_t off, int64_t idx, uint64_t kind,
+                    int64_t i, double f, const char *data, size_t n)
+{
+    pmo_in in = {kind, i, f, data, n};
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    pmo_slot *items, s;
+    struct pmo_list *l;
+    if ((st = list_at(h, off, &l, &items)) != 0)
+        goto out;
+    int64_t len = (int64_t)l->len;
+    if (idx < 0)
+        idx = idx + len < 0 ? 0 : idx + len;
+    if (idx > len)
+        idx = len;
+    if ((st = check_in(h, &in)) != 0 ||
+        (st = grow(h, l, &items, l->len + 1)) != 0 ||
+        (st = store_value(h, &in, &s)) != 0)
+        goto out;
+    if (idx < len &&
+        (st = snap(&items[idx], (size_t)(len - idx) * sizeof(pmo_slot))) != 0)
+        goto out;
+    if ((st = touch(&items[len], sizeof(pmo_slot))) != 0 ||
+        (st = snap(&l->len, sizeof(l->len))) != 0)
+        goto out;
+    memmove(&items[idx + 1], &items[idx], (size_t)(len - idx) * sizeof(pmo_slot));
+    items[idx] = s;
+    l->len++;
+out:
+    return op_leave(h, own, st);
+}
+
+int pmo_list_append(pmo_pool *h, uint64_t off, uint64_t kind, int64_t i,
+                    double f, const char *data, size_t n)
+{
+    return pmo_list_insert(h, off, INT64_MAX, kind, i, f, data, n);
+}
+
+/* Delete items [start, stop) after clamping them like a slice. */
+int pmo_list_delete(pmo_pool *h, uint64_t off, int64_t start, int64_t stop)
+{
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    pmo_slot *items;
+    struct pmo_list *l;
+    if ((st = list_at(h, off, &l, &items)) != 0)
+        goto out;
+    int64_t len = (int64_t)l->len;
+    if (start < 0)
+        start = 0;
+    if (stop > len)
+        stop = len;
+    if (start >= stop)
+        goto out;
+    if ((st = snap(&items[start], (size_t)(len - start) * sizeof(pmo_slot))) != 0 ||
+        (st = snap(&l->len, sizeof(l->len))) != 0)
+        goto out;
+    for (int64_t k = start; k < stop && !st; k++)
+        st = drop_slot(h, &items[k]);
+    if (st)
+        goto out;
+    memmove(&items[start], &items[stop], (size_t)(len - stop) * sizeof(pmo_slot));
+    l->len -= (uint64_t)(stop - start);
+out:
+    return op_leave(h, own, st);
+}
+
+int pmo_list_reserve(pmo_pool *h, uint64_t off, uint64_t cap)
+{
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    pmo_slot *items;
+    struct pmo_list *l;
+    if ((st = list_at(h, off, &l, &items)) == 0)
+        st = grow(h, l, &items, cap);
+    return op_leave(h, own, st);
+}
+
+/* Reorder the items: new item i is old item perm[i].  Counts are
+ * unchanged, so sort and reverse never allocate. */
+int pmo_list_permute(pmo_pool *h, uint64_t off, const int64_t *perm,
+                     uint64_t n)
+{
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    pmo_slot *items, *copy = NULL;
+    char *seen = NULL;
+    struct pmo_list *l;
+    if ((st = list_at(h, off, &l, &items)) != 0)
+        goto out;
+    if (n != l->len) {
+        st = pmo_fail(PMO_EINVAL, "permutation length differs from the list");
+        goto out;
+    }
+    if (n == 0)
+        goto out;
+    seen = calloc(n, 1);
+    copy = malloc(n * sizeof(pmo_slot));
+    if (seen == NULL || copy == NULL) {
+        st = pmo_fail(PMO_EINVAL, "out of memory for a permutation");
+        goto out;
+    }
+    for (uint64_t k = 0; k < n; k++) {
+        if (perm[k] < 0 || (uint64_t)perm[k] >= n || seen[perm[k]]) {
+            st = pmo_fail(PMO_EINVAL, "not a permutation");
+            goto out;
+        }
+        seen[perm[k]] = 1;
+    }
+    if ((st = snap(items, n * sizeof(pmo_slot))) != 0)
+        goto out;
+    memcpy(copy, items, n * sizeof(pmo_slot));
+    for (uint64_t k = 0; k < n; k++)
+        items[k] = copy[perm[k]];
+out:
+    free(seen);
+    free(copy);
+    return op_leave(h, own, st);
+}

@@ -1,0 +1,233 @@
+/*
+ * pmo.h -- the interface of the C core of pmemobj.
+ *
+ * build.py hands this file to cffi's cdef after dropping the preprocessor
+ * lines, so it holds plain declarations only: no macros, no inline code.
+ *
+ * Every function takes the pool handle first, locks it, and reports
+ * failure through a negative status (PMO_E*) with a message readable via
+ * pmo_errmsg(); none of them aborts the process on bad input.
+ */
+#ifndef PMO_H
+#define PMO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Status codes.  Codes above PMO_EFAIL are "benign": detected before any
+ * write, they leave a running transaction usable.  PMO_EFAIL and below
+ * abort the transaction they happen in. */
+enum {
+    PMO_OK = 0,
+    PMO_COLLECT = 1,      /* success; objects wait in the zero-count table */
+    PMO_EKEY = -1,        /* key not found */
+    PMO_EINDEX = -2,      /* index out of range */
+    PMO_ENEEDCMP = -3,    /* hash match that only Python can compare */
+    PMO_EINVAL = -4,      /* bad argument (wrong kind, bad oid, ...) */
+    PMO_ECLOSED = -5,     /* pool is closed */
+    PMO_ENOTX = -6,       /* needs a transaction, or wrong one ended */
+    PMO_EABORTED = -7,    /* the running transaction was aborted */
+    PMO_EOTHERTX = -8,    /* this thread runs a transaction of another pool */
+    PMO_EOPAQUE = -9,     /* object has a Python-defined layout */
+    PMO_EOS = -10,        /* open/create failed; see pmo_errno() */
+    PMO_EFAIL = -100,     /* below: the transaction was aborted */
+    PMO_ENOMEM = -101,    /* pool full */
+    PMO_ECORRUPT = -102,  /* inconsistent data found in the pool */
+    PMO_ETXFAIL = -103    /* libpmemobj refused a transactional call */
+};
+
+/* Slot kinds: a slot is 16 bytes, kind + bits.  Kinds up to PMO_K_REF are
+ * what the pool stores; the PMO_K_NEW_* kinds are inputs only, asking the
+ * C core to allocate the object from the bytes passed in. */
+enum {
+    PMO_K_EMPTY = 0,
+    PMO_K_NONE = 1,
+    PMO_K_BOOL = 2,
+    PMO_K_INT = 3,        /* int64 in bits */
+    PMO_K_FLOAT = 4,      /* double in bits */
+    PMO_K_REF = 5,        /* offset of a PObject */
+    PMO_K_NEW_STR = 16,   /* UTF-8 (surrogatepass) bytes */
+    PMO_K_NEW_BYTES = 17,
+    PMO_K_NEW_BIGINT = 18, /* signed little-endian two's complement */
+    PMO_K_NEW_COMPLEX = 19, /* two doubles */
+    PMO_K_NEW_PICKLE = 20
+};
+
+/* Type codes stored in PObject headers.  Codes below PMO_T_FIRST_CONTAINER
+ * are immutable values freed as soon as their count drops to zero;
+ * containers go through the zero-count table because a live Python
+ * wrapper may still point at them.  User classes get codes from
+ * PMO_T_FIRST_USER, indexes into the pool's type table. */
+enum {
+    PMO_T_STR = 1,
+    PMO_T_BYTES = 2,
+    PMO_T_BIGINT = 3,
+    PMO_T_COMPLEX = 4,
+    PMO_T_PICKLE = 5,
+    PMO_T_TUPLE = 6,
+    PMO_T_FROZENSET = 7,
+    PMO_T_BOX = 8,        /* one immediate value given an oid by persist() */
+    PMO_T_FIRST_CONTAINER = 16,
+    PMO_T_LIST = 16,
+    PMO_T_DICT = 17,
+    PMO_T_OBJECT = 18,
+    PMO_T_SET = 19,
+    PMO_T_PFROZENSET = 20,
+    PMO_T_PTUPLE = 21,
+    PMO_T_FIRST_USER = 64
+};
+
+/* Layouts: how the C core finds references inside an object. */
+enum {
+    PMO_L_BLOB = 1,       /* len, hash, bytes */
+    PMO_L_TUPLE = 2,      /* n, hash, n slots */
+    PMO_L_LIST = 3,       /* len, cap, slot array */
+    PMO_L_DICT = 4,       /* compact ordered hash table */
+    PMO_L_OPAQUE = 5      /* defined in Python by _p_traverse & co. */
+};
+
+/* libpmemobj type numbers of allocations. */
+enum {
+    PMO_TN_POBJECT = 1,
+    PMO_TN_LIST_ITEMS = 2,
+    PMO_TN_DICT_TABLE = 3,
+    PMO_TN_ZCT = 4,
+    PMO_TN_USER = 16       /* first free for users' substructures */
+};
+
+/* Sizes of the stored structures, for Python code that needs them. */
+enum {
+    PMO_HEADER_SIZE = 16,
+    PMO_MIN_POOL = 8388608
+};
+
+typedef struct pmo_pool pmo_pool;
+
+/* A value handed back to Python.  kind is the slot kind; for a PMO_K_REF,
+ * i is the offset, type/layout come from the header, and for a blob ptr
+ * and len point at its bytes (valid until the next call on the pool). */
+typedef struct {
+    int32_t status;
+    uint32_t type;
+    uint32_t layout;
+    uint32_t pad;
+    uint64_t kind;
+    int64_t i;
+    double f;
+    const char *ptr;
+    uint64_t len;
+    int64_t pos;           /* position found, for iteration */
+} pmo_out;
+
+/* -- handles, pools, errors ------------------------------------------- */
+pmo_pool *pmo_handle_new(void);
+void pmo_handle_free(pmo_pool *h);
+int pmo_create(pmo_pool *h, const char *path, const char *layout,
+               uint64_t size, uint32_t mode, uint64_t limit);
+int pmo_open(pmo_pool *h, const char *path, const char *layout,
+             uint64_t limit);
+int pmo_close(pmo_pool *h);
+int pmo_is_open(pmo_pool *h);
+int pmo_was_clean(pmo_pool *h);
+uint64_t pmo_uuid_lo(pmo_pool *h);
+const char *pmo_errmsg(void);
+int pmo_errno(void);
+int pmo_stats(pmo_pool *h, uint64_t *out4);
+
+/* -- transactions ------------------------------------------------------ */
+int pmo_tx_begin(pmo_pool *h);
+int pmo_tx_commit(pmo_pool *h);
+int pmo_tx_abort(pmo_pool *h);
+int pmo_tx_active(pmo_pool *h);
+
+/* -- the pool root and the type table --------------------------------- */
+pmo_out pmo_root_get(pmo_pool *h);
+int pmo_root_set(pmo_pool *h, uint64_t kind, int64_t i, double f,
+                 const char *data, size_t n);
+int64_t pmo_type_table(pmo_pool *h);
+
+/* -- objects ------------------------------------------------------------ */
+int pmo_check_ref(pmo_pool *h, uint64_t off);
+pmo_out pmo_ref(pmo_pool *h, uint64_t off);
+int64_t pmo_refcount(pmo_pool *h, uint64_t off);
+int pmo_incref(pmo_pool *h, uint64_t off);
+int64_t pmo_decref(pmo_pool *h, uint64_t off, int release);
+int pmo_release(pmo_pool *h, uint64_t off);
+int64_t pmo_new_object(pmo_pool *h, uint32_t type, uint32_t layout,
+                       uint64_t body_size);
+int64_t pmo_new_value(pmo_pool *h, uint64_t kind, int64_t i, double f,
+                      const char *data, size_t n);
+int64_t pmo_hash_bytes(uint64_t kind, const char *data, size_t n);
+int64_t pmo_len(pmo_pool *h, uint64_t off);
+int64_t pmo_children(pmo_pool *h, uint64_t off, int subs, uint64_t *buf,
+                     uint64_t max);
+int pmo_deallocate(pmo_pool *h, uint64_t off);
+
+/* -- raw memory (MemoryManager) ----------------------------------------- */
+int64_t pmo_alloc(pmo_pool *h, uint64_t size, uint64_t type_num, int zero);
+int64_t pmo_realloc(pmo_pool *h, uint64_t off, uint64_t size,
+                    uint64_t type_num, int zero);
+int pmo_free(pmo_pool *h, uint64_t off);
+void *pmo_direct(pmo_pool *h, uint64_t off);
+int pmo_snapshot(pmo_pool *h, void *ptr, uint64_t size);
+int64_t pmo_type_num(pmo_pool *h, uint64_t off);
+int64_t pmo_usable_size(pmo_pool *h, uint64_t off);
+
+/* -- zero-count table ---------------------------------------------------- */
+int64_t pmo_zct_len(pmo_pool *h);
+int pmo_zct_pending(pmo_pool *h);
+int64_t pmo_zct_take(pmo_pool *h, uint64_t *buf, uint64_t max);
+int pmo_zct_push(pmo_pool *h, uint64_t off);
+
+/* -- tuples (also frozensets and boxes): fixed slot arrays ---------------- */
+int64_t pmo_tuple_new(pmo_pool *h, uint32_t type, uint64_t n, int64_t hash);
+int pmo_tuple_init(pmo_pool *h, uint64_t t, uint64_t idx, uint64_t kind,
+                   int64_t i, double f, const char *data, size_t n);
+pmo_out pmo_tuple_get(pmo_pool *h, uint64_t t, int64_t idx);
+int64_t pmo_tuple_hash(pmo_pool *h, uint64_t t);
+
+/* -- lists ------------------------------------------------------------------ */
+pmo_out pmo_list_get(pmo_pool *h, uint64_t l, int64_t idx);
+int pmo_list_set(pmo_pool *h, uint64_t l, int64_t idx, uint64_t kind,
+                 int64_t i, double f, const char *data, size_t n);
+int pmo_list_insert(pmo_pool *h, uint64_t l, int64_t idx, uint64_t kind,
+                    int64_t i, double f, const char *data, size_t n);
+int pmo_list_append(pmo_pool *h, uint64_t l, uint64_t kind, int64_t i,
+                    double f, const char *data, size_t n);
+int pmo_list_delete(pmo_pool *h, uint64_t l, int64_t start, int64_t stop);
+int pmo_list_reserve(pmo_pool *h, uint64_t l, uint64_t cap);
+int pmo_list_permute(pmo_pool *h, uint64_t l, const int64_t *perm,
+                     uint64_t n);
+
+/* -- dicts (also sets and PersistentObject attributes) ---------------------- */
+pmo_out pmo_dict_get(pmo_pool *h, uint64_t d, uint64_t kkind, int64_t ki,
+                     double kf, const char *kdata, size_t kn, int64_t khash);
+int pmo_dict_set(pmo_pool *h, uint64_t d, uint64_t kkind, int64_t ki,
+                 double kf, const char *kdata, size_t kn, int64_t khash,
+                 uint64_t vkind, int64_t vi, double vf, const char *vdata,
+                 size_t vn);
+int pmo_dict_del(pmo_pool *h, uint64_t d, uint64_t kkind, int64_t ki,
+                 double kf, const char *kdata, size_t kn, int64_t khash);
+int64_t pmo_dict_candidates(pmo_pool *h, uint64_t d, int64_t hash,
+                            int64_t *out, uint64_t max);
+pmo_out pmo_dict_key_at(pmo_pool *h, uint64_t d, int64_t pos);
+pmo_out pmo_dict_value_at(pmo_pool *h, uint64_t d, int64_t pos);
+int pmo_dict_set_at(pmo_pool *h, uint64_t d, int64_t pos, uint64_t vkind,
+                    int64_t vi, double vf, const char *vdata, size_t vn);
+int pmo_dict_insert_new(pmo_pool *h, uint64_t d, int64_t hash,
+                        uint64_t kkind, int64_t ki, double kf,
+                        const char *kdata, size_t kn, uint64_t vkind,
+                        int64_t vi, double vf, const char *vdata, size_t vn);
+int pmo_dict_del_at(pmo_pool *h, uint64_t d, int64_t pos);
+int pmo_dict_clear(pmo_pool *h, uint64_t d);
+int64_t pmo_dict_last(pmo_pool *h, uint64_t d);
+
+/* -- garbage collection ----------------------------------------------------- */
+int pmo_gc_begin(pmo_pool *h);
+int pmo_gc_mark(pmo_pool *h, uint64_t off, int is_pobject);
+int64_t pmo_gc_next_opaque(pmo_pool *h);
+int pmo_gc_sweep(pmo_pool *h, uint64_t *stats4);
+void pmo_gc_end(pmo_pool *h);
+int pmo_check(pmo_pool *h, uint64_t *stats4);
+
+#endif

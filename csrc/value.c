@@ -1,0 +1,764 @@
+/*
+ * value.c -- slots, PObject headers, reference counts, immutable values.
+ *
+ * A count that drops to zero frees an immutable value at once (nothing
+ * but its one owner can reach it).  A container goes to the zero-count
+ * table instead: a Python wrapper may still hold it, and Python decides
+ * when it is really garbage.
+ */
+#include <stdlib.h>
+
+#include "core.h"
+
+static int valid_layout(uint32_t layout)
+{
+    return layout >= PMO_L_BLOB && layout <= PMO_L_OPAQUE;
+}
+
+struct pmo_hdr *hdr_at(pmo_pool *h, uint64_t off)
+{
+    if (!off_ok(h, off, sizeof(struct pmo_hdr)))
+        return NULL;
+    struct pmo_hdr *hd = P(h, off);
+    return valid_layout(hd->layout) && hd->type != 0 ? hd : NULL;
+}
+
+static int corrupt_ref(uint64_t off)
+{
+    return pmo_fail(PMO_ECORRUPT, "reference to offset %llu does not point "
+                    "at an object", (unsigned long long)off);
+}
+
+/* -- hashing: stable across processes, unlike Python's str hash -------------- */
+
+static inline uint64_t rotl(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t avalanche(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ULL;
+    k ^= k >> 33;
+    return k;
+}
+
+int64_t hash_bytes(uint64_t kind, const char *data, size_t n)
+{
+    const uint64_t m = 0x9e3779b97f4a7c15ULL;
+    uint64_t acc = (kind + 1) * 0x100000001b3ULL ^ (uint64_t)n * m;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, data + i, 8);
+        acc = rotl(acc ^ (w * m), 29) * 0xbf58476d1ce4e5b9ULL;
+    }
+    if (i < n) {
+        uint64_t w = 0;
+        memcpy(&w, data + i, n - i);
+        acc = rotl(acc ^ (w * m), 29) * 0xbf58476d1ce4e5b9ULL;
+    }
+    return (int64_t)avalanche(acc);
+}
+
+int64_t pmo_hash_bytes(uint64_t kind, const char *data, size_t n)
+{
+    return hash_bytes(kind, data, n);
+}
+
+/* -- blobs -------------------------------------------------------------------- */
+
+static uint32_t blob_type(uint64_t kind)
+{
+    switch (kind) {
+    case PMO_K_NEW_STR: return PMO_T_STR;
+    case PMO_K_NEW_BYTES: return PMO_T_BYTES;
+    case PMO_K_NEW_BIGINT: return PMO_T_BIGINT;
+    case PMO_K_NEW_COMPLEX: return PMO_T_COMPLEX;
+    case PMO_K_NEW_PICKLE: return PMO_T_PICKLE;
+    default: return 0;
+    }
+}
+
+/* A new blob with a count of one, owned by the slot about to hold it. */
+int new_blob(pmo_pool *h, uint32_t type, const char *data, size_t n,
+             uint64_t *off)
+{
+    int st = tx_alloc(h, sizeof(struct pmo_blob) + n + 1, PMO_TN_POBJECT, 0,
+                      off);
+    if (st)
+        return st;
+    struct pmo_blob *b = P(h, *off);
+    b->hdr.refcnt = 1;
+    b->hdr.type = type;
+    b->hdr.layout = PMO_L_BLOB;
+    b->len = n;
+    b->hash = (type == PMO_T_STR || type == PMO_T_BYTES)
+        ? hash_bytes(type == PMO_T_STR ? PMO_K_NEW_STR : PMO_K_NEW_BYTES,
+                     data, n)
+        : 0;
+    if (n)
+        memcpy(b->data, data, n);
+    b->data[n] = 0;
+    return 0;
+}
+
+/* -- slots ------------------------------------------------------------------------ */
+
+/* Check an input before anything is written, so a bad one stays benign. */
+int check_in(pmo_pool *h, const pmo_in *in)
+{
+    switch (in->kind) {
+    case PMO_K_EMPTY: case PMO_K_NONE: case PMO_K_BOOL: case PMO_K_INT:
+    case PMO_K_FLOAT:
+        return 0;
+    case PMO_K_REF:
+        if (hdr_at(h, (uint64_t)in->i) == NULL)
+            return pmo_fail(PMO_EINVAL, "no object at offset %lld",
+                            (long long)in->i);
+        return 0;
+    default:
+        if (blob_type(in->kind) && (in->data != NULL || in->n == 0))
+            return 0;
+        return pmo_fail(PMO_EINVAL, "unknown value kind %llu",
+                        (unsigned long long)in->kind);
+    }
+}
+
+/* Build the slot for an input: immediates are copied, references gain a
+ * count, blobs are allocated.  dst must be fresh or snapshotted. */
+int store_value(pmo_pool *h, const pmo_in *in, pmo_slot *dst)
+{
+    pmo_slot s = {in->kind, 0};
+    int st = 0;
+    switch (in->kind) {
+    case PMO_K_EMPTY: case PMO_K_NONE:
+        break;
+    case PMO_K_BOOL:
+        s.bits = in->i != 0;
+        break;
+    case PMO_K_INT:
+        s.bits = (uint64_t)in->i;
+        break;
+    case PMO_K_FLOAT:
+        memcpy(&s.bits, &in->f, 8);
+        break;
+    case PMO_K_REF:
+        s.bits = (uint64_t)in->i;
+        st = incref(h, s.bits);
+        break;
+    default: {
+        uint32_t type = blob_type(in->kind);
+        if (type == 0)
+            return pmo_fail(PMO_EINVAL, "unknown value kind");
+        s.kind = PMO_K_REF;
+        st = new_blob(h, type, in->data, in->n, &s.bits);
+    }
+    }
+    if (st == 0)
+        *dst = s;
+    return st;
+}
+
+int drop_slot(pmo_pool *h, const pmo_slot *s)
+{
+    return s->kind == PMO_K_REF ? decref(h, s->bits) : 0;
+}
+
+pmo_out out_slot(pmo_pool *h, const pmo_slot *s)
+{
+    pmo_out o;
+    memset(&o, 0, sizeof(o));
+    o.kind = s->kind;
+    switch (s->kind) {
+    case PMO_K_EMPTY: case PMO_K_NONE:
+        break;
+    case PMO_K_BOOL: case PMO_K_INT:
+        o.i = (int64_t)s->bits;
+        break;
+    case PMO_K_FLOAT:
+        memcpy(&o.f, &s->bits, 8);
+        break;
+    case PMO_K_REF: {
+        struct pmo_hdr *hd = hdr_at(h, s->bits);
+        if (hd == NULL) {
+            o.status = corrupt_ref(s->bits);
+            break;
+        }
+        o.i = (int64_t)s->bits;
+        o.type = hd->type;
+        o.layout = hd->layout;
+        if (hd->layout == PMO_L_BLOB) {
+            struct pmo_blob *b = (struct pmo_blob *)hd;
+            if (!off_ok(h, s->bits, sizeof(*b)) ||
+                !off_ok(h, s->bits, sizeof(*b) + b->len + 1)) {
+                o.status = corrupt_ref(s->bits);
+                break;
+            }
+            o.ptr = b->data;
+            o.len = b->len;
+        }
+        break;
+    }
+    default:
+        o.status = pmo_fail(PMO_ECORRUPT, "slot of unknown kind %llu",
+                            (unsigned long long)s->kind);
+    }
+    return o;
+}
+
+/* -- reference counts ----------------------------------------------------------- */
+
+int incref(pmo_pool *h, uint64_t off)
+{
+    struct pmo_hdr *hd = hdr_at(h, off);
+    if (hd == NULL)
+        return corrupt_ref(off);
+    int st = snap(&hd->refcnt, sizeof(hd->refcnt));
+    if (st == 0)
+        hd->refcnt++;
+    return st;
+}
+
+int decref(pmo_pool *h, uint64_t off)
+{
+    struct pmo_hdr *hd = hdr_at(h, off);
+    if (hd == NULL)
+        return corrupt_ref(off);
+    if (hd->refcnt == 0)
+        return pmo_fail(PMO_ECORRUPT, "reference count of offset %llu "
+                        "would drop below zero", (unsigned long long)off);
+    int st = snap(&hd->refcnt, sizeof(hd->refcnt));
+    if (st)
+        return st;
+    if (--hd->refcnt > 0)
+        return 0;
+    return hd->type < PMO_T_FIRST_CONTAINER ? release(h, off)
+                                            : zct_push(h, off);
+}
+
+/* -- traversal ----------------------------------------------------------------------- */
+
+/* Visit the slots of an object, then its substructures. */
+int traverse(pmo_pool *h, uint64_t off, slot_visit vs, sub_visit vsub,
+             void *arg)
+{
+    struct pmo_hdr *hd = hdr_at(h, off);
+    if (hd == NULL)
+        return corrupt_ref(off);
+    int st = 0;
+    switch (hd->layout) {
+    case PMO_L_BLOB:
+        return 0;
+    case PMO_L_TUPLE: {
+        struct pmo_tuple *t = (struct pmo_tuple *)hd;
+        if (!off_ok(h, off, sizeof(*t)) ||
+            t->n > (h->limit - off) / sizeof(pmo_slot))
+            return corrupt_ref(off);
+        for (uint64_t i = 0; i < t->n && !st; i++)
+            st = vs(h, &t->items[i], arg);
+        return st;
+    }
+    case PMO_L_LIST: {
+        struct pmo_list *l = (struct pmo_list *)hd;
+        if (l->items == 0)
+            return 0;
+        if (l->len > l->cap ||
+            !off_ok(h, l->items, l->cap * sizeof(pmo_slot)))
+            return corrupt_ref(off);
+        pmo_slot *items = P(h, l->items);
+        for (uint64_t i = 0; i < l->len && !st; i++)
+            st = vs(h, &items[i], arg);
+        return st ? st : vsub(h, l->items, arg);
+    }
+    case PMO_L_DICT: {
+        struct pmo_dict *d = (struct pmo_dict *)hd;
+        if (d->table == 0)
+            return 0;
+        struct pmo_entry *e = dict_entries(h, d);
+        if (e == NULL)
+            return corrupt_ref(off);
+        for (uint64_t i = 0; i < d->filled && !st; i++) {
+            if (e[i].key.kind == PMO_K_EMPTY)
+                continue;
+            st = vs(h, &e[i].key, arg);
+            if (!st)
+                st = vs(h, &e[i].value, arg);
+        }
+        return st ? st : vsub(h, d->table, arg);
+    }
+    default:
+        return PMO_EOPAQUE;
+    }
+}
+
+static int visit_drop(pmo_pool *h, pmo_slot *s, void *arg)
+{
+    (void)arg;
+    return drop_slot(h, s);
+}
+
+static int visit_free(pmo_pool *h, uint64_t off, void *arg)
+{
+    (void)arg;
+    return tx_free(h, off);
+}
+
+/* Free an object whose count is zero, dropping what it references. */
+int release(pmo_pool *h, uint64_t off)
+{
+    struct pmo_hdr *hd = hdr_at(h, off);
+    if (hd == NULL)
+        return corrupt_ref(off);
+    if (hd->layout == PMO_L_OPAQUE)
+        return PMO_EOPAQUE;
+    int st = traverse(h, off, visit_drop, visit_free, NULL);
+    return st ? st : tx_free(h, off);
+}
+
+struct collect {
+    uint64_t *buf;
+    uint64_t max, n;
+    int subs;
+};
+
+static int collect_ref(pmo_pool *h, pmo_slot *s, void *arg)
+{
+    (void)h;
+    struct collect *c = arg;
+    if (!c->subs && s->kind == PMO_K_REF && c->n++ < c->max)
+        c->buf[c->n - 1] = s->bits;
+    return 0;
+}
+
+static int collect_sub(pmo_pool *h, uint64_t off, void *arg)
+{
+    (void)h;
+    struct collect *c = arg;
+    if (c->subs && c->n++ < c->max)
+        c->buf[c->n - 1] = off;
+    return 0;
+}
+
+/* The references (subs = 0) or substructures (subs = 1) of an object;
+ * returns how many there are, filling at most max. */
+int64_t pmo_children(pmo_pool *h, uint64_t off, int subs, uint64_t *buf,
+                     uint64_t max)
+{
+    int st = read_enter(h);
+    if (st)
+        return st;
+    struct collect c = {buf, max, 0, subs};
+    st = traverse(h, off, collect_ref, collect_sub, &c);
+    read_leave(h);
+    return st ? st : (int64_t)c.n;
+}
+
+/* Drop what an object references and free its substructures, leaving it
+ * empty: the first half of freeing it. */
+int pmo_deallocate(pmo_pool *h, uint64_t off)
+{
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    struct pmo_hdr *hd = hdr_at(h, off);
+    uint64_t body = 0;
+    if (hd == NULL)
+        st = pmo_fail(PMO_EINVAL, "not a persistent object");
+    else if (hd->layout == PMO_L_OPAQUE)
+        st = PMO_EOPAQUE;
+    else if ((st = traverse(h, off, visit_drop, visit_free, NULL)) == 0)
+        body = hd->layout == PMO_L_LIST ? 3 : hd->layout == PMO_L_DICT ? 5
+             : hd->layout == PMO_L_TUPLE ? 1 : 0;
+    if (st == 0 && body && (st = snap(hd + 1, body * 8)) == 0)
+        memset(hd + 1, 0, body * 8);
+    return op_leave(h, own, st);
+}
+
+/* -- the zero-count table ----------------------------------------------------------- */
+
+int zct_push(pmo_pool *h, uint64_t off)
+{
+    struct pmo_root *r = h->root;
+    int st;
+    if (r->zct_len == r->zct_cap) {
+        uint64_t cap = r->zct_cap ? r->zct_cap * 2 : 64, noff;
+        st = tx_alloc(h, cap * 8, PMO_TN_ZCT, 0, &noff);
+        if (st)
+            return st;
+        if (r->zct_len)
+            memcpy(P(h, noff), P(h, r->zct), r->zct_len * 8);
+        uint64_t old = r->zct;
+        if ((st = snap(&r->zct, 24)) != 0)
+            return st;
+        r->zct = noff;
+        r->zct_cap = cap;
+        if (old && (st = tx_free(h, old)) != 0)
+            return st;
+    }
+    uint64_t *a = P(h, r->zct);
+    if ((st = touch(&a[r->zct_len], 8)) != 0 ||
+        (st = snap(&r->zct_len, 8)) != 0)
+        return st;
+    a[r->zct_len++] = off;
+    h->pushed = 1;
+    return 0;
+}
+
+int64_t pmo_zct_len(pmo_pool *h)
+{
+    int st = read_enter(h);
+    if (st)
+        return st;
+    int64_t n = (int64_t)h->root->zct_len;
+    read_leave(h);
+    return n;
+}
+
+int pmo_zct_pending(pmo_pool *h)
+{
+    return h->pushed;
+}
+
+int64_t pmo_zct_take(pmo_pool *h, uint64_t *buf, uint64_t max)
+{
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    struct pmo_root *r = h->root;
+    uint64_t n = r->zct_len < max ? r->zct_len : max;
+    if (n) {
+        if (!off_ok(h, r->zct, r->zct_cap * 8) || r->zct_len > r->zct_cap)
+            st = pmo_fail(PMO_ECORRUPT, "zero-count table is damaged");
+        else if ((st = snap(&r->zct_len, 8)) == 0) {
+            r->zct_len -= n;
+            memcpy(buf, (uint64_t *)P(h, r->zct) + r->zct_len, n * 8);
+        }
+    }
+    h->pushed = 0;
+    st = op_leave(h, own, st);
+    return st < 0 ? st : (int64_t)n;
+}
+
+int pmo_zct_push(pmo_pool *h, uint64_t off)
+{
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    st = hdr_at(h, off) ? zct_push(h, off) : corrupt_ref(off);
+    return op_leave(h, own, st);
+}
+
+/* -- object-level entry points ---------------------------------------------------------- */
+
+int pmo_check_ref(pmo_pool *h, uint64_t off)
+{
+    int st = read_enter(h);
+    if (st)
+        return st;
+    if (hdr_at(h, off) == NULL ||
+        pmemobj_type_num((PMEMoid){h->uuid_lo, off}) != PMO_TN_POBJECT)
+        st = pmo_fail(PMO_EINVAL, "no persistent object at offset %llu",
+                      (unsigned long long)off);
+    read_leave(h);
+    return st;
+}
+
+pmo_out pmo_ref(pmo_pool *h, uint64_t off)
+{
+    pmo_out o;
+    memset(&o, 0, sizeof(o));
+    if ((o.status = pmo_check_ref(h, off)) != 0)
+        return o;
+    if ((o.status = read_enter(h)) != 0)
+        return o;
+    pmo_slot s = {PMO_K_REF, off};
+    o = out_slot(h, &s);
+    read_leave(h);
+    return o;
+}
+
+int64_t pmo_refcount(pmo_pool *h, uint64_t off)
+{
+    int st = read_enter(h);
+    if (st)
+        return st;
+    struct pmo_hdr *hd = hdr_at(h, off);
+    int64_t r = hd ? (int64_t)hd->refcnt : corrupt_ref(off);
+    read_leave(h);
+    return r;
+}
+
+int pmo_incref(pmo_pool *h, uint64_t off)
+{
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    st = hdr_at(h, off) ? incref(h, off)
+                        : pmo_fail(PMO_EINVAL, "not a persistent object");
+    return op_leave(h, own, st);
+}
+
+/* Decrement only; the caller releases at zero (Python may need to run
+ * _p_deallocate first).  Returns the new count. */
+int64_t pmo_decref(pmo_pool *h, uint64_t off, int unused)
+{
+    (void)unused;
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    struct pmo_hdr *hd = hdr_at(h, off);
+    int64_t count = 0;
+    if (hd == NULL)
+        st = pmo_fail(PMO_EINVAL, "not a persistent object");
+    else if (hd->refcnt == 0)
+        st = pmo_fail(PMO_EINVAL, "reference count is already zero");
+    else if ((st = snap(&hd->refcnt, 8)) == 0)
+        count = (int64_t)--hd->refcnt;
+    st = op_leave(h, own, st);
+    return st < 0 ? st : count;
+}
+
+int pmo_release(pmo_pool *h, uint64_t off)
+{
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    struct pmo_hdr *hd = hdr_at(h, off);
+    if (hd == NULL)
+        st = pmo_fail(PMO_EINVAL, "not a persistent object");
+    else if (hd->refcnt != 0)
+        st = pmo_fail(PMO_EINVAL, "object is still referenced");
+    else if (hd->layout == PMO_L_OPAQUE)
+        st = PMO_EOPAQUE;
+    else
+        st = release(h, off);
+    return op_leave(h, own, st);
+}
+
+static uint64_t body_size(uint32_t layout, uint64_t asked)
+{
+    switch (layout) {
+    case PMO_L_LIST: return sizeof(struct pmo_list) - PMO_HEADER_SIZE;
+    case PMO_L_DICT: return sizeof(struct pmo_dict) - PMO_HEADER_SIZE;
+    default: return asked;
+    }
+}
+
+/* A new zeroed PObject with a count of zero; an empty list or dict for
+ * those layouts.  The caller links it or pushes it to the zct. */
+int64_t pmo_new_object(pmo_pool *h, uint32_t type, uint32_t layout,
+                       uint64_t size)
+{
+    if (!valid_layout(layout) || layout == PMO_L_BLOB ||
+        layout == PMO_L_TUPLE || type == 0)
+        return pmo_fail(PMO_EINVAL, "bad type or layout for a new object");
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    uint64_t off = 0;
+    st = tx_alloc(h, PMO_HEADER_SIZE + body_size(layout, size),
+                  PMO_TN_POBJECT, 1, &off);
+    if (st == 0) {
+        struct pmo_hdr *hd = P(h, off);
+        hd->type = type;
+        hd->layout = layout;
+    }
+    st = op_leave(h, own, st);
+    return st < 0 ? st : (int64_t)off;
+}
+
+int64_t pmo_tuple_new(pmo_pool *h, uint32_t type, uint64_t n, int64_t hash)
+{
+    if (type == 0 || n > (PMEMOBJ_MAX_ALLOC_SIZE / sizeof(pmo_slot)))
+        return pmo_fail(PMO_EINVAL, "bad tuple type or size");
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    uint64_t off = 0;
+    st = tx_alloc(h, sizeof(struct pmo_tuple) + n * sizeof(pmo_slot),
+                  PMO_TN_POBJECT, 1, &off);
+    if (st == 0) {
+        struct pmo_tuple *t = P(h, off);
+        t->hdr.type = type;
+        t->hdr.layout = PMO_L_TUPLE;
+        t->n = n;
+        t->hash = hash;
+    }
+    st = op_leave(h, own, st);
+    return st < 0 ? st : (int64_t)off;
+}
+
+static struct pmo_tuple *tuple_at(pmo_pool *h, uint64_t off)
+{
+    struct pmo_hdr *hd = hdr_at(h, off);
+    if (hd == NULL || hd->layout != PMO_L_TUPLE)
+        return NULL;
+    struct pmo_tuple *t = (struct pmo_tuple *)hd;
+    if (!off_ok(h, off, sizeof(*t)) ||
+        t->n > (h->limit - off - sizeof(*t)) / sizeof(pmo_slot))
+        return NULL;
+    return t;
+}
+
+int pmo_tuple_init(pmo_pool *h, uint64_t off, uint64_t idx, uint64_t kind,
+                   int64_t i, double f, const char *data, size_t n)
+{
+    pmo_in in = {kind, i, f, data, n};
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    struct pmo_tuple *t = tuple_at(h, off);
+    if (t == NULL)
+        st = pmo_fail(PMO_EINVAL, "not a tuple");
+    else if (idx >= t->n || t->items[idx].kind != PMO_K_EMPTY)
+        st = pmo_fail(PMO_EINVAL, "tuple item %llu is set already or out "
+                      "of range", (unsigned long long)idx);
+    else if ((st = check_in(h, &in)) == 0 &&
+             (st = snap(&t->items[idx], sizeof(pmo_slot))) == 0)
+        st = store_value(h, &in, &t->items[idx]);
+    return op_leave(h, own, st);
+}
+
+pmo_out pmo_tuple_get(pmo_pool *h, uint64_t off, int64_t idx)
+{
+    pmo_out o;
+    memset(&o, 0, sizeof(o));
+    if ((o.status = read_enter(h)) != 0)
+        return o;
+    struct pmo_tuple *t = tuple_at(h, off);
+    if (t == NULL) {
+        o.status = pmo_fail(PMO_EINVAL, "not a tuple");
+    } else {
+        if (idx < 0)
+            idx += (int64_t)t->n;
+        if (idx < 0 || (uint64_t)idx >= t->n)
+            o.status = pmo_fail(PMO_EINDEX, "tuple index out of range");
+        else
+            o = out_slot(h, &t->items[idx]);
+    }
+    read_leave(h);
+    return o;
+}
+
+int64_t pmo_tuple_hash(pmo_pool *h, uint64_t off)
+{
+    int st = read_enter(h);
+    if (st)
+        return st;
+    struct pmo_tuple *t = tuple_at(h, off);
+    int64_t r = t ? t->hash : 0;
+    read_leave(h);
+    return r;
+}
+
+/* Give an immutable value an oid of its own (MemoryManager.persist). */
+int64_t pmo_new_value(pmo_pool *h, uint64_t kind, int64_t i, double f,
+                      const char *data, size_t n)
+{
+    pmo_in in = {kind, i, f, data, n};
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    uint64_t off = 0;
+    if ((st = check_in(h, &in)) != 0) {
+        /* benign */
+    } else if (kind == PMO_K_REF) {
+        off = (uint64_t)i;
+    } else if (blob_type(kind)) {
+        if ((st = new_blob(h, blob_type(kind), data, n, &off)) == 0)
+            ((struct pmo_hdr *)P(h, off))->refcnt = 0;
+    } else {
+        st = tx_alloc(h, sizeof(struct pmo_tuple) + sizeof(pmo_slot),
+                      PMO_TN_POBJECT, 1, &off);
+        if (st == 0) {
+            struct pmo_tuple *t = P(h, off);
+            t->hdr.type = PMO_T_BOX;
+            t->hdr.layout = PMO_L_TUPLE;
+            t->n = 1;
+            st = store_value(h, &in, &t->items[0]);
+        }
+    }
+    st = op_leave(h, own, st);
+    return st < 0 ? st : (int64_t)off;
+}
+
+int64_t pmo_len(pmo_pool *h, uint64_t off)
+{
+    int st = read_enter(h);
+    if (st)
+        return st;
+    struct pmo_hdr *hd = hdr_at(h, off);
+    int64_t n;
+    if (hd == NULL)
+        n = corrupt_ref(off);
+    else if (hd->layout == PMO_L_BLOB)
+        n = (int64_t)((struct pmo_blob *)hd)->len;
+    else if (hd->layout == PMO_L_TUPLE)
+        n = (int64_t)((struct pmo_tuple *)hd)->n;
+    else if (hd->layout == PMO_L_LIST)
+        n = (int64_t)((struct pmo_list *)hd)->len;
+    else if (hd->layout == PMO_L_DICT)
+        n = (int64_t)((struct pmo_dict *)hd)->used;
+    else
+        n = pmo_fail(PMO_EOPAQUE, "object has no length");
+    read_leave(h);
+    return n;
+}
+
+/* -- the pool root -------------------------------------------------------------------------- */
+
+pmo_out pmo_root_get(pmo_pool *h)
+{
+    pmo_out o;
+    memset(&o, 0, sizeof(o));
+    if ((o.status = read_enter(h)) != 0)
+        return o;
+    o = out_slot(h, &h->root->user_root);
+    read_leave(h);
+    return o;
+}
+
+int pmo_root_set(pmo_pool *h, uint64_t kind, int64_t i, double f,
+                 const char *data, size_t n)
+{
+    pmo_in in = {kind, i, f, data, n};
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    pmo_slot s, old = h->root->user_root;
+    if ((st = check_in(h, &in)) == 0 &&
+        (st = store_value(h, &in, &s)) == 0 &&
+        (st = snap(&h->root->user_root, sizeof(pmo_slot))) == 0) {
+        h->root->user_root = s;
+        st = drop_slot(h, &old);
+    }
+    return op_leave(h, own, st);
+}
+
+/* The type table: a list of class paths, created on first use. */
+int64_t pmo_type_table(pmo_pool *h)
+{
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    pmo_slot *t = &h->root->types;
+    if (t->kind != PMO_K_REF) {
+        uint64_t off;
+        st = tx_alloc(h, sizeof(struct pmo_list), PMO_TN_POBJECT, 1, &off);
+        if (st == 0 && (st = snap(t, sizeof(*t))) == 0) {
+            struct pmo_hdr *hd = P(h, off);
+            hd->refcnt = 1;
+            hd->type = PMO_T_LIST;
+            hd->layout = PMO_L_LIST;
+            t->kind = PMO_K_REF;
+            t->bits = off;
+        }
+    }
+    int64_t r = (int64_t)t->bits;
+    st = op_leave(h, own, st);
+    return st < 0 ? st : r;
+}

@@ -1,0 +1,352 @@
+"""PersistentDict: an insertion-ordered dict whose entries live in the pool.
+
+Keys follow Python's equality (``1``, ``1.0`` and ``True`` are one key) with
+hashes that are the same in every process.  str, bytes, None, bools, 64-bit
+ints and floats are looked up entirely in C; other keys (tuples, big ints,
+frozensets, persistent objects) are found by hash in C and compared in
+Python.  Each mutation is one transaction or joins the running one.
+"""
+from __future__ import annotations
+
+import reprlib
+from collections.abc import ItemsView, KeysView, Mapping, MutableMapping, ValuesView
+from typing import Any, Dict, Iterable, Iterator, Optional, Tuple
+
+from . import _binding as b
+from ._binding import ffi, lib
+from .container import PersistentContainer, require_pool
+from .memory import register_builtin
+
+_MISSING = object()
+
+
+class HashTable(PersistentContainer):
+    """Key lookup shared by dicts, sets and PersistentObject attributes."""
+
+    __slots__ = ()
+    _p_layout = b.L_DICT
+
+    def _p_find_slow(self, key: Any) -> int:
+        """Entry position of *key* found by hash and Python equality, or -1."""
+        mm, h, off = self._p_mm, self._p_h, self._p_off
+        hash_ = mm.stable_hash(key)
+        cap = 8
+        while True:
+            buf = ffi.new("int64_t[]", cap)
+            n = mm._checked(lib.pmo_dict_candidates(h, off, hash_, buf, cap))
+            if n <= cap:
+                break
+            cap = n
+        for pos in buf[0:n]:
+            stored = self._p_key_at(pos)
+            if stored is key or stored == key:
+                return pos
+        return -1
+
+    def _p_key_at(self, pos: int) -> Any:
+        o = lib.pmo_dict_key_at(self._p_h, self._p_off, pos)
+        if o.status:
+            raise b.error(o.status)
+        return self._p_mm._value(o)
+
+    def _p_value_at(self, pos: int) -> Any:
+        o = lib.pmo_dict_value_at(self._p_h, self._p_off, pos)
+        if o.status:
+            raise b.error(o.status)
+        return self._p_mm._value(o)
+
+    def _p_lookup(self, key: Any) -> Tuple[int, Any]:
+        """(status, C output) of the fast path; ENEEDCMP when Python must
+        compare."""
+        k = self._p_mm._key(key)
+        if k is None:
+            return b.ENEEDCMP, None
+        o = lib.pmo_dict_get(self._p_h, self._p_off, *k)
+        return o.status, o
+
+    def _p_position(self, key: Any) -> int:
+        """Entry position of *key*, or -1."""
+        st, o = self._p_lookup(key)
+        if st == 0:
+            return o.pos
+        if st == b.EKEY:
+            return -1
+        if st != b.ENEEDCMP:
+            raise b.error(st)
+        return self._p_find_slow(key)
+
+    def _p_set(self, key: Any, value: Any) -> None:
+        mm = self._p_mm
+        k = mm._key(key)
+        if k is not None:
+            v = mm._in(value)
+            if v is not None:
+                st = lib.pmo_dict_set(self._p_h, self._p_off, *k, *v)
+                if st == 0:
+                    return
+                if st != b.ENEEDCMP:
+                    mm._check(st)
+                    return
+        with mm.transaction():
+            pos = self._p_find_slow(key) if k is None else self._p_position(key)
+            if pos >= 0:
+                mm._check(lib.pmo_dict_set_at(self._p_h, self._p_off, pos,
+                                              *mm._build(value)))
+            else:
+                mm._check(lib.pmo_dict_insert_new(
+                    self._p_h, self._p_off, mm.stable_hash(key),
+                    *mm._build(key), *mm._build(value)))
+
+    def _p_delete(self, key: Any) -> bool:
+        """Delete *key*; False if it was absent."""
+        mm = self._p_mm
+        k = mm._key(key)
+        if k is not None:
+            st = lib.pmo_dict_del(self._p_h, self._p_off, *k)
+            if st == 0 or st == b.EKEY:
+                return st == 0
+            if st != b.ENEEDCMP:
+                mm._check(st)
+        with mm.transaction():
+            pos = self._p_find_slow(key)
+            if pos < 0:
+                return False
+            mm._check(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
+        return True
+
+    def _p_contains(self, key: Any) -> bool:
+        st, _ = self._p_lookup(key)
+        if st == 0 or st == b.EKEY:
+            return st == 0
+        if st != b.ENEEDCMP:
+            raise b.error(st)
+        return self._p_find_slow(key) >= 0
+
+    def _p_entries(self, which: int) -> Iterator[Any]:
+        """Keys (0), values (1) or items (2) in order; RuntimeError if the
+        size changes meanwhile, as with dict."""
+        h, off, value = self._p_h, self._p_off, self._p_mm._value
+        size = self._p_len()
+        pos = 0
+        while True:
+            if self._p_len() != size:
+                raise RuntimeError(f"{self._p_kind} changed size during iteration")
+            o = lib.pmo_dict_key_at(h, off, pos) if which != 1 else \
+                lib.pmo_dict_value_at(h, off, pos)
+            if o.status:
+                if o.status == b.EINDEX:
+                    return
+                raise b.error(o.status)
+            pos = o.pos
+            if which == 2:
+                yield value(o), self._p_value_at(pos)
+            else:
+                yield value(o)
+            pos += 1
+
+    _p_kind = "dictionary"
+
+    def _p_clear(self) -> None:
+        self._p_mm._check(lib.pmo_dict_clear(self._p_h, self._p_off))
+
+    def _p_pop_last(self) -> Tuple[Any, Any]:
+        """Remove the newest entry; (key, value)."""
+        mm = self._p_mm
+        with mm.transaction():
+            pos = lib.pmo_dict_last(self._p_h, self._p_off)
+            if pos == b.EKEY:
+                raise KeyError("popitem(): dictionary is empty")
+            pos = mm._checked(pos)
+            item = (self._p_key_at(pos), self._p_value_at(pos))
+            mm._check(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
+        return item
+
+
+class _KeysView(KeysView):
+    def __repr__(self) -> str:
+        return f"dict_keys({list(self)!r})"
+
+
+class _ValuesView(ValuesView):
+    def __repr__(self) -> str:
+        return f"dict_values({list(self)!r})"
+
+
+class _ItemsView(ItemsView):
+    def __repr__(self) -> str:
+        return f"dict_items({list(self)!r})"
+
+
+class PersistentDict(HashTable, MutableMapping):
+    """A persistent ``dict``.  Create it with ``pool.new(PersistentDict,
+    ...)`` (same arguments as ``dict``), or store a plain dict in a
+    persistent container.  Operations that make a new mapping (``copy``,
+    ``|``, ``fromkeys``) return a plain ``dict``."""
+
+    __slots__ = ()
+    __hash__ = None  # type: ignore[assignment]
+    _p_type = b.T_DICT
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        require_pool(self)
+        if len(args) > 1:
+            raise TypeError(f"dict expected at most 1 argument, got {len(args)}")
+        if args or kw:
+            self.update(*args, **kw)
+
+    def __len__(self) -> int:
+        return self._p_len()
+
+    def __getitem__(self, key: Any) -> Any:
+        mm = self._p_mm
+        k = mm._key(key)
+        if k is not None:
+            o = lib.pmo_dict_get(self._p_h, self._p_off, *k)
+            st = o.status
+            if st == 0:
+                return mm._value(o)
+            if st == b.EKEY:
+                return self.__missing__(key)
+            if st != b.ENEEDCMP:
+                raise b.error(st)
+        pos = self._p_find_slow(key)
+        if pos < 0:
+            return self.__missing__(key)
+        return self._p_value_at(pos)
+
+    def __missing__(self, key: Any) -> Any:
+        raise KeyError(key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._p_set(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        if not self._p_delete(key):
+            raise KeyError(key)
+
+    def __contains__(self, key: Any) -> bool:
+        return self._p_contains(key)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._p_entries(0)
+
+    def __reversed__(self) -> Iterator[Any]:
+        return reversed(list(self._p_entries(0)))
+
+    def keys(self) -> KeysView:
+        """A view of the keys (supports set operations)."""
+        return _KeysView(self)
+
+    def values(self) -> ValuesView:
+        """A view of the values."""
+        return _ValuesView(self)
+
+    def items(self) -> ItemsView:
+        """A view of the (key, value) pairs."""
+        return _ItemsView(self)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """``self[key]`` if present, else *default*."""
+        pos = self._p_position(key)
+        return default if pos < 0 else self._p_value_at(pos)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        """``self[key]``, first setting it to *default* if absent."""
+        with self._p_mm.transaction():
+            pos = self._p_position(key)
+            if pos >= 0:
+                return self._p_value_at(pos)
+            self._p_set(key, default)
+            return default
+
+    def pop(self, key: Any, default: Any = _MISSING) -> Any:
+        """Remove *key* and return its value (or *default* if absent)."""
+        mm = self._p_mm
+        with mm.transaction():
+            pos = self._p_position(key)
+            if pos < 0:
+                if default is _MISSING:
+                    raise KeyError(key)
+                return default
+            value = self._p_value_at(pos)
+            mm._check(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
+        return value
+
+    def popitem(self) -> Tuple[Any, Any]:
+        """Remove and return the last inserted (key, value) pair."""
+        return self._p_pop_last()
+
+    def clear(self) -> None:
+        """Remove every entry."""
+        self._p_clear()
+
+    def update(self, other: Any = (), /, **kw: Any) -> None:
+        """Update from a mapping or (key, value) pairs, then from *kw*, all
+        in one transaction."""
+        with self._p_mm.transaction():
+            if isinstance(other, Mapping) or hasattr(other, "keys"):
+                for k in other.keys():
+                    self._p_set(k, other[k])
+            else:
+                for i, pair in enumerate(other):
+                    try:
+                        k, v = pair
+                    except (TypeError, ValueError):
+                        try:
+                            n = len(pair)
+                        except TypeError:
+                            raise TypeError(
+                                f"cannot convert dictionary update sequence "
+                                f"element #{i} to a sequence") from None
+                        raise ValueError(
+                            f"dictionary update sequence element #{i} has "
+                            f"length {n}; 2 is required") from None
+                    self._p_set(k, v)
+            for k, v in kw.items():
+                self._p_set(k, v)
+
+    def copy(self) -> Dict[Any, Any]:
+        """A shallow copy, as a plain dict."""
+        return dict(self._p_entries(2))
+
+    @classmethod
+    def fromkeys(cls, iterable: Iterable[Any], value: Any = None) -> Dict[Any, Any]:
+        """A plain dict with keys from *iterable*, each set to *value*
+        (persistent dicts are made by a pool: ``pool.new``)."""
+        return dict.fromkeys(iterable, value)
+
+    def __or__(self, other: Any) -> Any:
+        if not isinstance(other, (dict, PersistentDict)):
+            return NotImplemented
+        d = self.copy()
+        d.update(other.items())
+        return d
+
+    def __ror__(self, other: Any) -> Any:
+        if not isinstance(other, dict):
+            return NotImplemented
+        d = dict(other)
+        d.update(self._p_entries(2))
+        return d
+
+    def __ior__(self, other: Any) -> "PersistentDict":
+        self.update(other)
+        return self
+
+    def __eq__(self, other: Any) -> Any:
+        if other is self:
+            return True
+        if isinstance(other, Mapping):
+            return self.copy() == dict(other.items())
+        return NotImplemented
+
+    def __ne__(self, other: Any) -> Any:
+        r = self.__eq__(other)
+        return r if r is NotImplemented else not r
+
+    @reprlib.recursive_repr("{...}")
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in self._p_entries(2)) + "}"
+
+
+register_builtin(b.T_DICT, PersistentDict, converts=dict)

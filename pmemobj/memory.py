@@ -1,0 +1,654 @@
+"""The memory manager: values in and out of the pool, objects, transactions.
+
+Values cross into C as five fields ``(kind, i, f, data, n)``: immediates
+(None, bools, 64-bit ints, floats) travel in ``kind``/``i``/``f``; str,
+bytes, big ints, complex numbers and pickles travel as bytes that the C core
+copies into a new object; existing persistent objects travel as a
+reference.  Tuples, frozensets and plain lists, dicts and sets are built
+object by object inside a transaction first (:meth:`MemoryManager._build`).
+"""
+from __future__ import annotations
+
+import importlib
+import io
+import logging
+import pickle
+import struct
+import threading
+import weakref
+from typing import Any, Callable, Dict, Iterable, Optional, Set, Tuple, Type
+
+from . import _binding as b
+from ._binding import ffi, lib
+from .errors import CorruptPoolError, TransactionError
+from .persistent import OID_NULL, Oid, Persistent
+
+log = logging.getLogger("pmemobj")
+
+POBJECT_TYPE_NUM = b.TN_POBJECT
+#: libpmemobj type numbers from here up are free for users' substructures.
+FIRST_USER_TYPE_NUM = b.TN_USER
+
+_INT_MIN = -(1 << 63)
+_INT_MAX = (1 << 63) - 1
+_M64 = (1 << 64) - 1
+_NULL = ffi.NULL
+
+_NONE_IN = (b.K_NONE, 0, 0.0, _NULL, 0)
+_TRUE_IN = (b.K_BOOL, 1, 0.0, _NULL, 0)
+_FALSE_IN = (b.K_BOOL, 0, 0.0, _NULL, 0)
+_EMPTY_IN = (b.K_EMPTY, 0, 0.0, _NULL, 0)
+
+#: Stable hashes for values whose Python hash is per-process or absent.
+NONE_HASH = 0x5EED_0000_0000_0001
+OTHER_HASH = 0x5EED_0000_0000_0002
+NAN_HASH = 0
+
+# Built-in persistent classes by type code, filled in by their modules.
+_BUILTIN_CLASSES: Dict[int, type] = {}
+_BUILTIN_CODES: Dict[type, int] = {}
+# Plain containers converted on store: list -> PersistentList, ...
+_CONVERSIONS: Dict[type, type] = {}
+
+
+def register_builtin(code: int, cls: type, converts: Optional[type] = None) -> None:
+    """Declare *cls* as the persistent class stored under type *code*."""
+    _BUILTIN_CLASSES[code] = cls
+    _BUILTIN_CODES[cls] = code
+    if converts is not None:
+        _CONVERSIONS[converts] = cls
+
+
+def _signed(x: int) -> int:
+    x &= _M64
+    return x - (1 << 64) if x >> 63 else x
+
+
+def _mix(x: int) -> int:
+    x = (x ^ (x >> 31)) * 0x7FB5D329728EA185 & _M64
+    x = (x ^ (x >> 27)) * 0x81DADEF4BC2DD44D & _M64
+    return x ^ (x >> 33)
+
+
+def _int_bytes(v: int) -> bytes:
+    return v.to_bytes((v.bit_length() + 8) // 8, "little", signed=True)
+
+
+class _Unpickler(pickle.Unpickler):
+    """Unpickles only the classes nominated with ``persist_via_pickle``."""
+
+    def __init__(self, data: bytes, allowed: Dict[Tuple[str, str], type]):
+        super().__init__(io.BytesIO(data))
+        self._allowed = allowed
+
+    def find_class(self, module: str, name: str) -> Any:
+        cls = self._allowed.get((module, name))
+        if cls is None:
+            raise pickle.UnpicklingError(
+                f"{module}.{name} is stored pickled but was not nominated with "
+                f"persist_via_pickle(); refusing to load it"
+            )
+        return cls
+
+
+class Transaction:
+    """Context manager for one (possibly nested) transaction.
+
+    Normal exit commits; an exception rolls back every change made to
+    persistent objects since the outermost transaction began, and a crash
+    inside it leaves the pool as it was before.  A failure inside an inner
+    transaction aborts the outer ones too."""
+
+    __slots__ = ("_mm",)
+
+    def __init__(self, mm: "MemoryManager"):
+        self._mm = mm
+
+    def __enter__(self) -> "Transaction":
+        st = lib.pmo_tx_begin(self._mm._h)
+        if st:
+            raise b.error(st)
+        return self
+
+    def __exit__(self, et: Any, ev: Any, tb: Any) -> bool:
+        h = self._mm._h
+        if et is not None:
+            lib.pmo_tx_abort(h)
+            return False
+        if lib.pmo_tx_active(h) == 1 and lib.pmo_zct_pending(h):
+            try:
+                self._mm._collect_in_tx(keep_live=True)
+            except BaseException:
+                lib.pmo_tx_abort(h)
+                raise
+        st = lib.pmo_tx_commit(h)
+        if st:
+            raise b.error(st)
+        return False
+
+
+class MemoryManager:
+    """Manages the memory of one :class:`PersistentObjectPool`.
+
+    Do not instantiate it: use the pool's ``mm`` attribute.  Every method
+    is atomic: if the process dies in the middle, the pool reopens as if
+    the call had completed or had never started.  Inside a
+    :meth:`transaction` calls join it instead."""
+
+    def __init__(self, pool: Any, handle: Any):
+        self._pool = pool
+        self._h = handle
+        self._uuid = int(lib.pmo_uuid_lo(handle))
+        self._objects: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()
+        self._pickled: Dict[type, None] = {}
+        self._unpickle_allowed: Dict[Tuple[str, str], type] = {}
+        self._codes: Dict[type, int] = {}
+        self._classes: Dict[int, type] = {}
+        self._type_paths: Optional[list] = None
+        self._lock = threading.RLock()
+
+    # -- status handling ----------------------------------------------------
+
+    def _check(self, st: int) -> None:
+        """Raise for a negative status; collect garbage when asked to."""
+        if st == b.COLLECT:
+            if not lib.pmo_tx_active(self._h):
+                self._collect()
+        elif st:
+            raise b.error(st)
+
+    def _checked(self, r: int) -> int:
+        """An offset or count returned by C, or raise for a status."""
+        if r < 0:
+            raise b.error(r)
+        return r
+
+    # -- transactions ---------------------------------------------------------
+
+    def transaction(self) -> Transaction:
+        """A context manager running its block as one transaction."""
+        return Transaction(self)
+
+    @property
+    def in_transaction(self) -> bool:
+        """True inside a transaction of this pool in this thread."""
+        return bool(lib.pmo_tx_active(self._h))
+
+    # -- values in ------------------------------------------------------------------
+
+    def _in(self, v: Any) -> Optional[tuple]:
+        """The C input for *v*, or None if *v* must be built in a
+        transaction first (tuples, frozensets, plain containers)."""
+        t = type(v)
+        if t is str:
+            data = v.encode("utf-8", "surrogatepass")
+            return (b.K_NEW_STR, 0, 0.0, data, len(data))
+        if t is int:
+            if _INT_MIN <= v <= _INT_MAX:
+                return (b.K_INT, v, 0.0, _NULL, 0)
+            data = _int_bytes(v)
+            return (b.K_NEW_BIGINT, 0, 0.0, data, len(data))
+        if t is float:
+            return (b.K_FLOAT, 0, v, _NULL, 0)
+        if v is None:
+            return _NONE_IN
+        if t is bool:
+            return _TRUE_IN if v else _FALSE_IN
+        if t is bytes:
+            return (b.K_NEW_BYTES, 0, 0.0, v, len(v))
+        if t is complex:
+            data = struct.pack("<dd", v.real, v.imag)
+            return (b.K_NEW_COMPLEX, 0, 0.0, data, 16)
+        if isinstance(v, Persistent):
+            return (b.K_REF, self._own_off(v), 0.0, _NULL, 0)
+        if t in self._pickled:
+            data = pickle.dumps(v, protocol=5)
+            return (b.K_NEW_PICKLE, 0, 0.0, data, len(data))
+        if t is tuple or t is frozenset or t in _CONVERSIONS:
+            return None
+        raise TypeError(
+            f"cannot persist an object of type {t.__qualname__!r}: store a "
+            f"supported type or nominate it with persist_via_pickle()"
+        )
+
+    def _own_off(self, obj: Any) -> int:
+        mm = getattr(obj, "_p_mm", None)
+        if mm is not self:
+            raise ValueError(
+                f"{type(obj).__qualname__} object belongs to another pool "
+                f"(or to none); copy it instead of storing it here"
+            )
+        return obj._p_oid[1]
+
+    def _build(self, v: Any) -> tuple:
+        """The C input for any persistable *v*, creating what it needs.
+        Must run inside a transaction."""
+        enc = self._in(v)
+        if enc is not None:
+            return enc
+        t = type(v)
+        if t is tuple:
+            off = self._new_tuple(b.T_TUPLE, v, 0)
+        elif t is frozenset:
+            off = self._new_tuple(b.T_FROZENSET, tuple(v), 0)
+        else:
+            obj = _CONVERSIONS[t].__new__(_CONVERSIONS[t])
+            obj._p_new(self)
+            obj.__init__(v)
+            off = obj._p_oid[1]
+        return (b.K_REF, off, 0.0, _NULL, 0)
+
+    def _new_tuple(self, code: int, items: tuple, hash_: int) -> int:
+        """A tuple-layout object holding *items*, count zero."""
+        h = self._h
+        off = self._checked(lib.pmo_tuple_new(h, code, len(items), hash_))
+        for i, x in enumerate(items):
+            self._check(lib.pmo_tuple_init(h, off, i, *self._build(x)))
+        return off
+
+    def _store(self, fn: Callable, value: Any, *prefix: Any) -> None:
+        """Call ``fn(handle, *prefix, *C input of value)``, building the value
+        inside a transaction when it needs to be built."""
+        enc = self._in(value)
+        if enc is not None:
+            self._check(fn(self._h, *prefix, *enc))
+            return
+        with self.transaction():
+            self._check(fn(self._h, *prefix, *self._build(value)))
+
+    # -- keys and stable hashes -------------------------------------------------------
+
+    def _key(self, k: Any) -> Optional[tuple]:
+        """C key input (with hash) for keys C compares itself, else None."""
+        t = type(k)
+        if t is str:
+            data = k.encode("utf-8", "surrogatepass")
+            return (b.K_NEW_STR, 0, 0.0, data, len(data), 0)
+        if t is int:
+            if _INT_MIN <= k <= _INT_MAX:
+                return (b.K_INT, k, 0.0, _NULL, 0, hash(k))
+            return None
+        if t is float:
+            return (b.K_FLOAT, 0, k, _NULL, 0, hash(k) if k == k else NAN_HASH)
+        if k is None:
+            return (b.K_NONE, 0, 0.0, _NULL, 0, NONE_HASH)
+        if t is bool:
+            return (b.K_BOOL, int(k), 0.0, _NULL, 0, hash(k))
+        if t is bytes:
+            return (b.K_NEW_BYTES, 0, 0.0, k, len(k), 0)
+        return None
+
+    def stable_hash(self, v: Any) -> int:
+        """A hash of *v* that is equal for equal keys and the same in every
+        process (str and bytes hashes of Python are randomized).  Raises
+        TypeError for unhashable values, as ``hash`` does."""
+        t = type(v)
+        if t is str:
+            data = v.encode("utf-8", "surrogatepass")
+            return lib.pmo_hash_bytes(b.K_NEW_STR, data, len(data))
+        if t is bytes:
+            return lib.pmo_hash_bytes(b.K_NEW_BYTES, v, len(v))
+        if t is int or t is bool or t is complex:
+            return hash(v)
+        if t is float:
+            return hash(v) if v == v else NAN_HASH
+        if v is None:
+            return NONE_HASH
+        if t is tuple or getattr(t, "_p_hash_as", None) is tuple:
+            acc = 0x27D4EB2F165667C5 ^ len(v)
+            for x in v:
+                acc = _mix(acc ^ (self.stable_hash(x) & _M64))
+            return _signed(acc)
+        if t is frozenset or getattr(t, "_p_hash_as", None) is frozenset:
+            acc = 0
+            for x in v:
+                acc = (acc + _mix(self.stable_hash(x) & _M64)) & _M64
+            return _signed(_mix(acc ^ len(v) ^ 0x3C6EF372FE94F82B))
+        hash(v)  # TypeError for unhashable values, like dict does
+        if isinstance(v, Persistent) and t.__hash__ is object.__hash__:
+            return _signed(_mix(self._own_off(v)))
+        return OTHER_HASH
+
+    # -- values out -----------------------------------------------------------------------
+
+    def _value(self, o: Any) -> Any:
+        """The Python value of a C output (checked first)."""
+        k = o.kind
+        if k == b.K_INT:
+            return o.i
+        if k == b.K_REF:
+            if o.type == b.T_STR:
+                return ffi.unpack(o.ptr, o.len).decode("utf-8", "surrogatepass")
+            return self._ref_value(o)
+        if k == b.K_FLOAT:
+            return o.f
+        if k == b.K_NONE:
+            return None
+        if k == b.K_BOOL:
+            return o.i != 0
+        if k == b.K_EMPTY:
+            return None
+        raise CorruptPoolError(f"slot of unknown kind {k}")
+
+    def _ref_value(self, o: Any) -> Any:
+        t = o.type
+        if t == b.T_BYTES:
+            return ffi.unpack(o.ptr, o.len)
+        if t >= b.T_FIRST_CONTAINER:
+            return self._wrapper(o.i, t)
+        if t == b.T_BIGINT:
+            return int.from_bytes(ffi.unpack(o.ptr, o.len), "little", signed=True)
+        if t == b.T_COMPLEX:
+            real, imag = struct.unpack("<dd", ffi.unpack(o.ptr, 16))
+            return complex(real, imag)
+        if t == b.T_PICKLE:
+            return _Unpickler(ffi.unpack(o.ptr, o.len), self._unpickle_allowed).load()
+        if t == b.T_TUPLE:
+            return self._tuple_items(o.i)
+        if t == b.T_FROZENSET:
+            return frozenset(self._tuple_items(o.i))
+        if t == b.T_BOX:
+            return self._tuple_items(o.i)[0]
+        raise CorruptPoolError(f"object at offset {o.i} has unknown type {t}")
+
+    def _tuple_items(self, off: int) -> tuple:
+        h, n = self._h, self._checked(lib.pmo_len(self._h, off))
+        out = []
+        for i in range(n):
+            o = lib.pmo_tuple_get(h, off, i)
+            if o.status:
+                raise b.error(o.status)
+            out.append(self._value(o))
+        return tuple(out)
+
+    def _wrapper(self, off: int, code: int) -> Any:
+        """The one live Python object for the container at *off*."""
+        obj = self._objects.get(off)
+        if obj is None:
+            cls = self._class_for(code)
+            obj = cls.__new__(cls)
+            obj._p_resurrect(self, (self._uuid, off))
+            self._objects[off] = obj
+        return obj
+
+    # -- type codes of classes ----------------------------------------------------------
+
+    def _paths(self) -> list:
+        if self._type_paths is None:
+            table = self._checked(lib.pmo_type_table(self._h))
+            n = self._checked(lib.pmo_len(self._h, table))
+            paths = []
+            for i in range(n):
+                o = lib.pmo_list_get(self._h, table, i)
+                if o.status:
+                    raise b.error(o.status)
+                paths.append(self._value(o))
+            self._type_paths = paths
+        return self._type_paths
+
+    def _type_code(self, cls: type) -> int:
+        """The type code stored in headers of *cls* objects; a class seen
+        for the first time is added to the pool's type table."""
+        code = _BUILTIN_CODES.get(cls) or self._codes.get(cls)
+        if code:
+            return code
+        path = f"{cls.__module__}:{cls.__qualname__}"
+        if "<locals>" in path:
+            raise TypeError(f"{path} is defined inside a function; persistent "
+                            f"classes must be importable by module and name")
+        with self._lock:
+            paths = self._paths()
+            if path not in paths:
+                table = self._checked(lib.pmo_type_table(self._h))
+                data = path.encode()
+                self._check(lib.pmo_list_append(self._h, table, b.K_NEW_STR, 0,
+                                                0.0, data, len(data)))
+                paths.append(path)
+            code = b.T_FIRST_USER + paths.index(path)
+        self._codes[cls] = code
+        self._classes[code] = cls
+        return code
+
+    _get_type_code = _type_code  # the name pynvm's protocol used
+
+    def _class_for(self, code: int) -> type:
+        cls = _BUILTIN_CLASSES.get(code) or self._classes.get(code)
+        if cls is not None:
+            return cls
+        paths = self._paths()
+        index = code - b.T_FIRST_USER
+        if not 0 <= index < len(paths):
+            raise CorruptPoolError(f"type code {code} is not in the type table")
+        module, _, qualname = paths[index].partition(":")
+        obj: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+        if not (isinstance(obj, type) and issubclass(obj, Persistent)):
+            raise TypeError(f"{paths[index]} is not a Persistent class")
+        self._classes[code] = obj
+        self._codes[obj] = code
+        return obj
+
+    # -- pickling ----------------------------------------------------------------------
+
+    def persist_via_pickle(self, *types: type) -> None:
+        """Store instances of *types* (immutable, non-container types) as
+        pickles, and allow loading them back."""
+        for t in types:
+            if not isinstance(t, type):
+                raise TypeError(f"persist_via_pickle() takes types, not {t!r}")
+            self._pickled[t] = None
+            self._unpickle_allowed[(t.__module__, t.__qualname__)] = t
+
+    # -- the public API (pynvm's MemoryManager) ----------------------------------------------
+
+    def _oid_off(self, oid: Any) -> int:
+        if isinstance(oid, tuple) and len(oid) == 2:
+            uuid, off = oid
+        elif hasattr(oid, "off") and hasattr(oid, "pool_uuid_lo"):
+            uuid, off = oid.pool_uuid_lo, oid.off
+        else:
+            raise TypeError(f"an oid is a (pool_uuid_lo, offset) tuple, not {oid!r}")
+        if off != 0 and uuid != self._uuid:
+            raise ValueError("oid belongs to another pool")
+        return int(off)
+
+    def otuple(self, oid: Any) -> Oid:
+        """*oid* as a ``(pool_uuid_lo, offset)`` tuple."""
+        off = self._oid_off(oid)
+        return (self._uuid, off) if off else OID_NULL
+
+    def _oid(self, off: int) -> Oid:
+        return (self._uuid, off) if off else OID_NULL
+
+    def alloc(self, size: int, type_num: int = POBJECT_TYPE_NUM) -> Oid:
+        """Allocate *size* bytes inside the running transaction (an abort
+        frees them).  Raises TransactionError outside a transaction."""
+        return self._oid(self._checked(lib.pmo_alloc(self._h, size, type_num, 0)))
+
+    def zalloc(self, size: int, type_num: int = POBJECT_TYPE_NUM) -> Oid:
+        """Like :meth:`alloc`, with the memory zeroed."""
+        return self._oid(self._checked(lib.pmo_alloc(self._h, size, type_num, 1)))
+
+    def free(self, oid: Oid) -> None:
+        """Free the memory at *oid* when the running transaction commits."""
+        self._check(lib.pmo_free(self._h, self._oid_off(oid)))
+
+    def realloc(self, oid: Oid, size: int, type_num: Optional[int] = None) -> Oid:
+        """Move *oid*'s memory to a new allocation of *size* bytes (copied,
+        truncated or extended) inside the running transaction."""
+        return self._realloc(oid, size, type_num, 0)
+
+    def zrealloc(self, oid: Oid, size: int, type_num: Optional[int] = None) -> Oid:
+        """Like :meth:`realloc`, zero-filling any growth."""
+        return self._realloc(oid, size, type_num, 1)
+
+    def _realloc(self, oid: Oid, size: int, type_num: Optional[int], zero: int) -> Oid:
+        off = self._oid_off(oid)
+        if type_num is not None:
+            have = self._checked(lib.pmo_type_num(self._h, off))
+            if have != type_num:
+                raise TypeError(f"oid has type number {have}, not {type_num}")
+        return self._oid(self._checked(lib.pmo_realloc(self._h, off, size, 0, zero)))
+
+    def incref(self, oid: Oid) -> None:
+        """Count one more reference to the PObject at *oid*."""
+        self._check(lib.pmo_incref(self._h, self._oid_off(oid)))
+
+    def decref(self, oid: Oid) -> None:
+        """Count one reference less; at zero, deallocate and free it."""
+        off = self._oid_off(oid)
+        with self.transaction():
+            if self._checked(lib.pmo_decref(self._h, off, 0)) == 0:
+                self._release(off)
+
+    def xdecref(self, oid: Oid) -> None:
+        """:meth:`decref` unless *oid* is the null oid."""
+        if self._oid_off(oid):
+            self.decref(oid)
+
+    def persist(self, obj: Any) -> Oid:
+        """The oid of *obj*'s representation in the pool, created if needed
+        (with a reference count of zero: ``incref`` it when storing it)."""
+        if isinstance(obj, Persistent):
+            return self._oid(self._own_off(obj))
+        with self.transaction():
+            kind, i, f, data, n = self._build(obj)
+            off = self._checked(lib.pmo_new_value(self._h, kind, i, f, data, n))
+        return self._oid(off)
+
+    def resurrect(self, oid: Oid) -> Any:
+        """The Python object for the PObject at *oid*."""
+        o = lib.pmo_ref(self._h, self._oid_off(oid))
+        if o.status:
+            raise b.error(o.status)
+        return self._value(o)
+
+    def direct(self, oid: Oid) -> Any:
+        """A cffi ``void *`` to the memory at *oid* (valid while the pool
+        is open and the memory allocated)."""
+        p = lib.pmo_direct(self._h, self._oid_off(oid))
+        if p == _NULL:
+            raise b.error(lib.PMO_EINVAL if lib.pmo_is_open(self._h) else lib.PMO_ECLOSED)
+        return p
+
+    def body(self, oid: Oid) -> Any:
+        """A cffi ``char *`` just past the PObject header at *oid*."""
+        return ffi.cast("char *", self.direct(oid)) + b.HEADER_SIZE
+
+    def snapshot_range(self, ptr: Any, size: int) -> None:
+        """Save *size* bytes at *ptr* so that an abort or crash restores
+        them; call before changing them inside a transaction."""
+        self._check(lib.pmo_snapshot(self._h, ptr, size))
+
+    def new_pobject(self, cls: type, size: int) -> Oid:
+        """Allocate a zeroed PObject for an instance of the user class *cls*
+        (header plus *size* bytes), reference count zero."""
+        code = self._type_code(cls)
+        return self._oid(self._checked(
+            lib.pmo_new_object(self._h, code, b.L_OPAQUE, size)))
+
+    def new(self, typ: Type[Any], *args: Any, **kw: Any) -> Any:
+        """Create an instance of the Persistent class *typ* in the pool and
+        run its ``__init__(*args, **kw)``, all in one transaction.  It stays
+        alive while Python holds it; store it to keep it."""
+        if not (isinstance(typ, type) and issubclass(typ, Persistent)):
+            raise TypeError(f"{typ!r} does not implement the Persistent protocol")
+        obj = typ.__new__(typ)
+        off = None
+        try:
+            with self.transaction():
+                obj._p_new(self)
+                obj.__init__(*args, **kw)
+                off = obj._p_oid[1]
+                # cached before commit, so the commit's collection keeps it
+                self._objects[off] = obj
+                self._check(lib.pmo_zct_push(self._h, off))
+        except BaseException:
+            if off is not None:
+                self._objects.pop(off, None)
+            raise
+        return obj
+
+    # -- releasing garbage ---------------------------------------------------------------
+
+    def _release(self, off: int) -> None:
+        """Free the zero-count object at *off* (inside a transaction)."""
+        st = lib.pmo_release(self._h, off)
+        if st == b.EOPAQUE:
+            o = lib.pmo_ref(self._h, off)
+            if o.status:
+                raise b.error(o.status)
+            obj = self._wrapper(off, o.type)
+            obj._p_deallocate()
+            self._check(lib.pmo_free(self._h, off))
+            self._objects.pop(off, None)
+        else:
+            self._check(st)
+
+    def _collect_in_tx(self, keep_live: bool) -> None:
+        """Free objects whose count dropped to zero, unless (keep_live) a
+        Python object still refers to them."""
+        h = self._h
+        kept: Set[int] = set()
+        while True:
+            n = self._checked(lib.pmo_zct_len(h))
+            if n == 0:
+                break
+            buf = ffi.new("uint64_t[]", n)
+            n = self._checked(lib.pmo_zct_take(h, buf, n))
+            for off in set(buf[0:n]):
+                if off in kept or self._checked(lib.pmo_refcount(h, off)) != 0:
+                    continue
+                if keep_live and off in self._objects:
+                    kept.add(off)
+                    continue
+                self._release(off)
+        for off in kept:
+            self._check(lib.pmo_zct_push(h, off))
+
+    def _collect(self, keep_live: bool = True) -> None:
+        with self.transaction():
+            self._collect_in_tx(keep_live)
+
+    def _mark(self, check: bool) -> None:
+        """Mark from the root, from live Python objects (not when checking)
+        and through Python-defined types."""
+        h = self._h
+        self._check(lib.pmo_gc_begin(h))
+        try:
+            if not check:
+                for off in list(self._objects.keys()):
+                    self._check(lib.pmo_gc_mark(h, off, 2))
+            while True:
+                off = self._checked(lib.pmo_gc_next_opaque(h))
+                if off == 0:
+                    break
+                o = lib.pmo_ref(h, off)
+                if o.status:
+                    raise b.error(o.status)
+                obj = self._wrapper(off, o.type)
+                for oid in obj._p_traverse():
+                    self._check(lib.pmo_gc_mark(h, self._oid_off(oid), 1))
+                for oid in obj._p_substructures():
+                    self._check(lib.pmo_gc_mark(h, self._oid_off(oid), 0))
+        except BaseException:
+            lib.pmo_gc_end(h)
+            raise
+
+    def _gc(self) -> Dict[str, int]:
+        stats = ffi.new("uint64_t[4]")
+        with self.transaction():
+            self._mark(check=False)
+            self._check(lib.pmo_gc_sweep(self._h, stats))
+        return {"objects": stats[0], "freed": stats[1],
+                "freed_substructures": stats[2], "refcounts_fixed": stats[3]}
+
+    def _check_pool(self) -> Dict[str, int]:
+        stats = ffi.new("uint64_t[4]")
+        with self.transaction():
+            self._mark(check=True)
+            self._check(lib.pmo_check(self._h, stats))
+        return {"objects": stats[0], "unreachable": stats[1],
+                "refcount_mismatches": stats[2], "dangling": stats[3]}
+

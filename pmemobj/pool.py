@@ -1,0 +1,280 @@
+"""Pools: files of persistent memory holding one object graph.
+
+Durability: on a DAX filesystem (real persistent memory) writes reach the
+media when a transaction commits.  On an ordinary filesystem libpmemobj
+emulates persistent memory with a memory-mapped file: every commit calls
+msync, which survives power loss but is slow.  With the environment
+variable ``PMEM_IS_PMEM_FORCE=1`` set before the first pool is opened, it
+only flushes CPU caches: commits survive a crash of the process (the page
+cache keeps the data) but not a crash of the machine.
+"""
+from __future__ import annotations
+
+import builtins
+import errno
+import logging
+import os
+import stat
+from typing import Any, Dict, Optional, Union
+
+from . import _binding as b
+from ._binding import ffi, lib
+from .errors import (
+    ForeignFileError,
+    PoolClosedError,
+    PoolError,
+    PoolExistsError,
+    PoolInUseError,
+    PoolNotFoundError,
+    TransactionError,
+)
+from .memory import MemoryManager, Transaction
+
+log = logging.getLogger("pmemobj")
+
+#: Smallest pool libpmemobj creates (8 MiB).
+MIN_POOL_SIZE: int = b.MIN_POOL
+#: The libpmemobj layout name of our pools; others are refused.
+LAYOUT = "pmemobj-python-1"
+
+_POOL_SIGNATURE = b"PMEMOBJ\0"
+_POOLSET_SIGNATURE = b"PMEMPOOLSET"
+
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+
+def _parse_size(text: str) -> int:
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    text = text.strip().upper().rstrip("B")
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def poolset_size(path: str) -> int:
+    """The largest size a poolset file lets its pool map: the sum of the
+    part sizes (a directory part's size is its maximum)."""
+    total = 0
+    with builtins.open(path, "r") as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if not line or line.startswith(("PMEMPOOLSET", "OPTION")):
+                continue
+            if line.startswith("REPLICA"):
+                break
+            total += _parse_size(line.split()[0])
+    return total
+
+
+def _inspect(path: str) -> int:
+    """Check that *path* looks like a pool before libpmemobj maps it (it
+    crashes on some malformed files); return the size it may map."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise PoolNotFoundError(errno.ENOENT, "pool file does not exist", path) from None
+    except PermissionError:
+        raise PoolError(errno.EACCES, "permission denied", path) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ForeignFileError(errno.EISDIR, "is a directory, not a pool file", path)
+    if not stat.S_ISREG(st.st_mode):
+        raise ForeignFileError(errno.EINVAL, "is not a regular file", path)
+    try:
+        with builtins.open(path, "rb") as f:
+            head = f.read(16)
+    except PermissionError:
+        raise PoolError(errno.EACCES, "permission denied", path) from None
+    if head.startswith(_POOLSET_SIGNATURE):
+        return poolset_size(path)
+    if st.st_size == 0:
+        raise ForeignFileError(errno.EINVAL, "file is empty, not a pool", path)
+    if head[:8] != _POOL_SIGNATURE:
+        raise ForeignFileError(errno.EINVAL, "not a pmemobj pool (no PMEMOBJ signature)", path)
+    if st.st_size < MIN_POOL_SIZE:
+        raise ForeignFileError(
+            errno.EINVAL,
+            f"pool file is truncated ({st.st_size} bytes; a pool has at least "
+            f"{MIN_POOL_SIZE})", path)
+    return st.st_size
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows."""
+    try:
+        with builtins.open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _open_error(path: str, creating: bool) -> OSError:
+    code = lib.pmo_errno() or errno.EINVAL
+    msg = b.message()
+    if code in (errno.EAGAIN, errno.EWOULDBLOCK):
+        return PoolInUseError(code, "pool is in use: it is already open in this "
+                              "or another process", path)
+    if code == errno.ENOENT:
+        return PoolNotFoundError(code, msg, path)
+    if code == errno.EEXIST:
+        return PoolExistsError(code, "pool file already exists", path)
+    if code in (errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS):
+        return PoolError(code, msg, path)
+    if creating:
+        return PoolError(code, msg, path)
+    if "layout" in msg:
+        return ForeignFileError(code, f"a pool of another layout ({msg})", path)
+    return ForeignFileError(code, f"not a usable pmemobj pool ({msg})", path)
+
+
+class PersistentObjectPool:
+    """A pool file and the object graph it holds.
+
+    *flag* ``'w'`` opens an existing pool, ``'x'`` creates a new one, ``'c'``
+    opens or creates.  A new pool gets *pool_size* bytes (it cannot grow)
+    and file mode *mode* (the umask applies).  A pool that was not closed
+    cleanly is garbage collected on open.  Use it as a context manager or
+    call :meth:`close`.
+    """
+
+    def __init__(self, filename: PathLike, flag: str = "w",
+                 pool_size: int = MIN_POOL_SIZE, mode: int = 0o666,
+                 debug: bool = False):
+        path = os.fsdecode(os.fspath(filename))
+        if flag not in ("w", "x", "c"):
+            raise ValueError(f"flag must be 'w', 'x' or 'c', not {flag!r}")
+        if not isinstance(pool_size, int) or pool_size < MIN_POOL_SIZE:
+            raise ValueError(f"pool_size must be an int of at least {MIN_POOL_SIZE}")
+        self.filename = path
+        self.debug = debug
+        self._closed = True
+        self._h = ffi.gc(lib.pmo_handle_new(), lib.pmo_handle_free)
+        if self._h == ffi.NULL:
+            raise MemoryError("cannot allocate a pool handle")
+        exists = os.path.lexists(path)
+        if flag == "w" and not exists:
+            raise PoolNotFoundError(errno.ENOENT, "pool file does not exist", path)
+        if flag == "x" and exists:
+            raise PoolExistsError(errno.EEXIST, "pool file already exists", path)
+        if exists:
+            limit = _inspect(path)
+            st = lib.pmo_open(self._h, path.encode(), LAYOUT.encode(), limit)
+        else:
+            # libpmemobj sets the mode as given; honour the umask ourselves
+            st = lib.pmo_create(self._h, path.encode(), LAYOUT.encode(),
+                                pool_size, mode & ~_umask(), pool_size)
+        if st:
+            raise _open_error(path, creating=not exists)
+        self._closed = False
+        self.mm = MemoryManager(self, self._h)
+        if not lib.pmo_was_clean(self._h):
+            log.warning("%s was not closed cleanly; collecting garbage", path)
+            stats = self.gc()
+            log.warning("%s: %s", path, stats)
+
+    # -- state -------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True once the pool is closed."""
+        return not lib.pmo_is_open(self._h)
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<{type(self).__name__} {self.filename!r} {state}>"
+
+    def __enter__(self) -> "PersistentObjectPool":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _require_open(self) -> None:
+        if self.closed:
+            raise PoolClosedError(f"pool {self.filename!r} is closed")
+
+    # -- the object graph -------------------------------------------------
+
+    @property
+    def root(self) -> Any:
+        """The root object.  Only what is reachable from it survives a
+        close; setting it releases the previous root."""
+        o = lib.pmo_root_get(self._h)
+        if o.status:
+            raise b.error(o.status)
+        return self.mm._value(o)
+
+    @root.setter
+    def root(self, value: Any) -> None:
+        self.mm._store(lib.pmo_root_set, value)
+
+    def new(self, typ: type, *args: Any, **kw: Any) -> Any:
+        """Create an instance of the Persistent class *typ* in this pool."""
+        return self.mm.new(typ, *args, **kw)
+
+    def persist_via_pickle(self, *types: type) -> None:
+        """Store instances of *types* (immutable, non-container types) as
+        pickles.  Pickles in a pool load only for nominated types, so
+        opening an untrusted pool runs no code by default."""
+        self.mm.persist_via_pickle(*types)
+
+    def transaction(self) -> Transaction:
+        """A context manager: its block commits as a whole on normal exit,
+        rolls back on an exception, and is all-or-nothing across a crash.
+        Transactions nest; one thread's transaction makes other threads
+        using this pool wait."""
+        self._require_open()
+        return self.mm.transaction()
+
+    def gc(self, debug: Optional[bool] = None) -> Dict[str, int]:
+        """Free every object not reachable from :attr:`root` (or from a
+        Python object still in use) and repair reference counts.  Returns
+        counts: objects scanned, freed, substructures freed, counts fixed."""
+        self._require_open()
+        stats = self.mm._gc()
+        if self.debug if debug is None else debug:
+            log.info("gc %s: %s", self.filename, stats)
+        return stats
+
+    def check(self) -> Dict[str, int]:
+        """Verify the pool without changing it: objects, unreachable ones,
+        reference count mismatches, dangling references."""
+        self._require_open()
+        return self.mm._check_pool()
+
+    def stats(self) -> Dict[str, int]:
+        """Allocation counts: objects, bytes in use, PObjects, pool size."""
+        out = ffi.new("uint64_t[4]")
+        self.mm._check(lib.pmo_stats(self._h, out))
+        return {"objects": out[0], "bytes_used": out[1], "pobjects": out[2],
+                "pool_size": out[3]}
+
+    def close(self) -> None:
+        """Release garbage, mark the pool clean and close the file.  Calling
+        it again does nothing.  Objects of the pool are unusable after."""
+        if self.closed:
+            return
+        if lib.pmo_tx_active(self._h):
+            raise TransactionError("cannot close the pool inside one of its transactions")
+        try:
+            self.mm._collect(keep_live=False)
+        finally:
+            st = lib.pmo_close(self._h)
+            if st:
+                raise b.error(st)
+
+
+def create(filename: PathLike, pool_size: int = MIN_POOL_SIZE, mode: int = 0o666,
+           debug: bool = False) -> PersistentObjectPool:
+    """Create a new pool file; raise :class:`PoolExistsError` if it exists."""
+    return PersistentObjectPool(filename, "x", pool_size, mode, debug)
+
+
+def open(filename: PathLike, debug: bool = False) -> PersistentObjectPool:  # noqa: A001
+    """Open an existing pool; raise :class:`PoolNotFoundError` if missing.
+    A pool not closed cleanly is garbage collected first."""
+    return PersistentObjectPool(filename, "w", debug=debug)

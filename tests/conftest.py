@@ -1,0 +1,47 @@
+"""Shared fixtures: pools on temp dirs, hypothesis profiles.
+
+`make test` runs the suite with PMEM_IS_PMEM_FORCE=1 (fast, emulated pmem),
+then the tests marked ``msync`` again without it, so the real flush path
+stays covered.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import pmemobj  # noqa: E402
+
+settings.register_profile(
+    "default", max_examples=60, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile(
+    "soak", max_examples=2000, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+FORCE_MODE = os.environ.get("PMEM_IS_PMEM_FORCE") == "1"
+
+
+@pytest.fixture
+def pool_path(tmp_path):
+    """Path of a pool file that does not exist yet."""
+    return str(tmp_path / "test.pool")
+
+
+@pytest.fixture
+def pool(pool_path):
+    """A fresh 8 MiB pool, closed after the test."""
+    p = pmemobj.create(pool_path)
+    yield p
+    p.close()
+
+
+def reopen(pool):
+    """Close *pool* and open its file again."""
+    pool.close()
+    return pmemobj.open(pool.filename)

@@ -1,0 +1,179 @@
+"""The MemoryManager API, reference counts, user-defined types and gc."""
+from __future__ import annotations
+
+import pytest
+
+import pmemobj
+from pmemobj import Persistent, ffi
+from conftest import reopen
+
+
+class Cell(Persistent):
+    """A user-defined type: one reference slot plus an owned buffer."""
+
+    def _p_new(self, manager):
+        self._p_mm = manager
+        self._p_oid = manager.new_pobject(type(self), 32)
+        self._buf = pmemobj.OID_NULL
+
+    def _p_resurrect(self, manager, oid):
+        self._p_mm, self._p_oid = manager, oid
+
+    def _fields(self):
+        return ffi.cast("uint64_t *", self._p_mm.body(self._p_oid))
+
+    def set(self, value):
+        mm = self._p_mm
+        with mm.transaction():
+            f = self._fields()
+            mm.snapshot_range(f, 32)
+            old = (mm._uuid, int(f[0]))
+            oid = mm.persist(value)
+            mm.incref(oid)
+            f[0] = oid[1]
+            if f[1] == 0:
+                buf = mm.zalloc(64, pmemobj.FIRST_USER_TYPE_NUM)
+                f[1] = buf[1]
+            mm.xdecref(old if old[1] else pmemobj.OID_NULL)
+
+    def get(self):
+        f = self._fields()
+        return self._p_mm.resurrect((self._p_mm._uuid, int(f[0])))
+
+    def _p_traverse(self):
+        f = self._fields()
+        return [(self._p_mm._uuid, int(f[0]))] if f[0] else []
+
+    def _p_substructures(self):
+        f = self._fields()
+        return [(self._p_mm._uuid, int(f[1]))] if f[1] else []
+
+    def _p_deallocate(self):
+        mm = self._p_mm
+        f = self._fields()
+        mm.snapshot_range(f, 32)
+        if f[0]:
+            mm.decref((mm._uuid, int(f[0])))
+        if f[1]:
+            mm.free((mm._uuid, int(f[1])))
+        f[0] = f[1] = 0
+
+
+def test_alloc_free_realloc_need_a_transaction(pool):
+    mm = pool.mm
+    with mm.transaction():
+        oid = mm.zalloc(100)
+        p = ffi.cast("char *", mm.direct(oid))
+        assert ffi.unpack(p, 100) == b"\0" * 100
+        ffi.memmove(p, b"hello", 5)
+        oid2 = mm.realloc(oid, 1000)
+        assert ffi.unpack(ffi.cast("char *", mm.direct(oid2)), 5) == b"hello"
+        oid3 = mm.zrealloc(oid2, 2000)
+        q = ffi.cast("char *", mm.direct(oid3))
+        assert ffi.unpack(q, 5) == b"hello" and ffi.unpack(q + 1000, 1000) == b"\0" * 1000
+        with pytest.raises(TypeError):
+            mm.realloc(oid3, 10, type_num=99)
+        mm.free(oid3)
+    assert mm.otuple(oid3) == oid3
+    with pytest.raises(ValueError):
+        mm.otuple((1234, 5678))
+
+
+def test_alloc_is_rolled_back_on_abort(pool):
+    base = pool.stats()["objects"]
+    with pytest.raises(RuntimeError):
+        with pool.mm.transaction():
+            pool.mm.alloc(1000)
+            raise RuntimeError
+    assert pool.stats()["objects"] == base
+
+
+def test_persist_resurrect_and_refcounts(pool):
+    mm = pool.mm
+    with mm.transaction():
+        oid = mm.persist(("a", 1, b"b"))
+        assert mm.resurrect(oid) == ("a", 1, b"b")
+        mm.incref(oid)
+        mm.incref(oid)
+        mm.decref(oid)
+    assert mm.resurrect(oid) == ("a", 1, b"b")
+    base = pool.stats()["objects"]
+    mm.decref(oid)  # to zero: freed with what it references
+    assert pool.stats()["objects"] == base - 3
+    assert mm.persist(7) != pmemobj.OID_NULL
+    mm.xdecref(pmemobj.OID_NULL)
+
+
+def test_resurrect_of_garbage_oid_is_an_error(pool):
+    with pytest.raises(ValueError):
+        pool.mm.resurrect((pool.mm._uuid, 12345678))
+    with pytest.raises(ValueError):
+        pool.mm.resurrect((pool.mm._uuid, 1 << 40))
+
+
+def test_user_defined_type_persists_and_is_collected(pool):
+    cell = pool.new(Cell)
+    cell.set("first")
+    cell.set(("second", [1, 2]))
+    pool.root = cell
+    pool = reopen(pool)
+    cell = pool.root
+    assert type(cell) is Cell
+    assert cell.get() == ("second", [1, 2])
+    assert pool.check()["refcount_mismatches"] == 0
+    base = pool.stats()["objects"]
+    pool.root = None
+    del cell
+    pool = reopen(pool)
+    assert pool.stats()["objects"] < base
+    assert pool.check() == {"objects": pool.stats()["objects"], "unreachable": 0,
+                            "refcount_mismatches": 0, "dangling": 0}
+    pool.close()
+
+
+def test_gc_frees_unreachable_objects_and_cycles(pool):
+    pool.root = {"keep": [1, 2]}
+    a = pool.new(pmemobj.PersistentList)
+    b = pool.new(pmemobj.PersistentList)
+    a.append(b)
+    b.append(a)          # a cycle: counts never reach zero
+    pool.root["cycle"] = a
+    del a, b
+    del pool.root["cycle"]
+    # counts alone cannot free a cycle
+    assert pool.check()["unreachable"] >= 4
+    stats = pool.gc()
+    assert stats["freed"] >= 2
+    assert pool.check()["unreachable"] == 0
+    assert pool.root == {"keep": [1, 2]}
+
+
+def test_gc_keeps_objects_python_still_holds(pool):
+    lst = pool.new(pmemobj.PersistentList, [1, 2, 3])
+    pool.gc()
+    assert lst == [1, 2, 3]
+    pool.root = lst
+    pool = reopen(pool)
+    assert pool.root == [1, 2, 3]
+    pool.close()
+
+
+def test_unattached_new_objects_are_freed(pool):
+    base = pool.stats()["pobjects"]
+    for _ in range(10):
+        pool.new(pmemobj.PersistentDict, {"a": "x" * 50})
+    # each new object collects the dropped ones before it
+    assert pool.stats()["pobjects"] <= base + 3
+    pool = reopen(pool)
+    assert pool.stats()["pobjects"] == base
+    pool.close()
+
+
+def test_a_shared_object_resurrects_as_one_object(pool):
+    shared = pool.new(pmemobj.PersistentList, [1])
+    pool.root = {"a": shared, "b": shared}
+    pool = reopen(pool)
+    assert pool.root["a"] is pool.root["b"]
+    pool.root["a"].append(2)
+    assert pool.root["b"] == [1, 2]
+    pool.close()

@@ -1,0 +1,180 @@
+"""Creating, opening and closing pools, and every way that can go wrong."""
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+
+import pytest
+
+import pmemobj
+from pmemobj import (ForeignFileError, PoolClosedError, PoolExistsError,
+                     PoolInUseError, PoolNotFoundError)
+from conftest import reopen
+
+
+def test_create_open_round_trip(pool_path):
+    with pmemobj.create(pool_path) as pool:
+        pool.root = "hello"
+        assert not pool.closed
+    assert pool.closed
+    with pmemobj.open(pool_path) as pool:
+        assert pool.root == "hello"
+
+
+def test_flags(pool_path):
+    with pytest.raises(PoolNotFoundError) as e:
+        pmemobj.PersistentObjectPool(pool_path, "w")
+    assert e.value.errno == errno.ENOENT and isinstance(e.value, FileNotFoundError)
+    assert e.value.filename == pool_path
+    with pmemobj.PersistentObjectPool(pool_path, "x") as pool:
+        pool.root = 1
+    with pytest.raises(PoolExistsError) as e:
+        pmemobj.PersistentObjectPool(pool_path, "x")
+    assert isinstance(e.value, FileExistsError)
+    with pytest.raises(PoolExistsError):
+        pmemobj.create(pool_path)
+    with pmemobj.PersistentObjectPool(pool_path, "c") as pool:
+        assert pool.root == 1
+    os.unlink(pool_path)
+    with pmemobj.PersistentObjectPool(pool_path, "c") as pool:
+        assert pool.root is None
+    with pytest.raises(ValueError):
+        pmemobj.PersistentObjectPool(pool_path, "r")
+
+
+def test_pool_size_is_honoured_and_checked(tmp_path):
+    path = str(tmp_path / "big.pool")
+    with pmemobj.create(path, pool_size=32 << 20) as pool:
+        assert pool.stats()["pool_size"] == 32 << 20
+    assert os.path.getsize(path) == 32 << 20
+    with pytest.raises(ValueError):
+        pmemobj.create(str(tmp_path / "small.pool"), pool_size=1 << 20)
+
+
+def test_created_file_honours_mode_and_umask(tmp_path):
+    old = os.umask(0o077)
+    try:
+        path = str(tmp_path / "m.pool")
+        pmemobj.create(path, mode=0o666).close()
+    finally:
+        os.umask(old)
+    assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+def test_close_is_idempotent_and_objects_die_with_the_pool(pool):
+    pool.root = [1, 2]
+    lst = pool.root
+    pool.close()
+    pool.close()
+    assert pool.closed
+    with pytest.raises(PoolClosedError):
+        lst.append(3)
+    with pytest.raises(PoolClosedError):
+        len(lst)
+    with pytest.raises(PoolClosedError):
+        pool.root
+    with pytest.raises(PoolClosedError):
+        pool.root = 3
+    with pytest.raises(PoolClosedError):
+        pool.transaction()
+    with pytest.raises(PoolClosedError):
+        pool.gc()
+
+
+def test_second_open_in_same_process_names_the_file(pool):
+    with pytest.raises(PoolInUseError) as e:
+        pmemobj.open(pool.filename)
+    assert "in use" in str(e.value) and pool.filename in str(e.value)
+    pool.root = "still fine"
+    assert pool.root == "still fine"
+
+
+def test_open_from_another_process_is_refused(pool):
+    code = ("import pmemobj, sys\n"
+            "try:\n pmemobj.open(sys.argv[1])\n"
+            "except pmemobj.PoolInUseError as e:\n print('in use', e.errno)\n")
+    out = subprocess.run([sys.executable, "-c", code, pool.filename],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.startswith("in use"), out.stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"x", b"not a pool" * 10,
+                                     os.urandom(4096), os.urandom(3 << 20)])
+def test_foreign_files_are_refused(tmp_path, content):
+    path = str(tmp_path / "foreign")
+    with open(path, "wb") as f:
+        f.write(content)
+    with pytest.raises(ForeignFileError):
+        pmemobj.open(path)
+    with open(path, "rb") as f:
+        assert f.read() == content  # nothing was written
+
+
+def test_directory_and_unreadable_file(tmp_path):
+    with pytest.raises(ForeignFileError) as e:
+        pmemobj.open(str(tmp_path))
+    assert e.value.errno == errno.EISDIR
+    if os.geteuid() != 0:
+        path = str(tmp_path / "locked.pool")
+        pmemobj.create(path).close()
+        os.chmod(path, 0)
+        with pytest.raises(pmemobj.PoolError) as e:
+            pmemobj.open(path)
+        assert e.value.errno == errno.EACCES
+
+
+@pytest.mark.parametrize("size", [4096, 1 << 20, 2 << 20, 4 << 20, (8 << 20) - 1])
+def test_truncated_pool_is_refused(pool_path, size):
+    with pmemobj.create(pool_path) as pool:
+        pool.root = "data"
+    os.truncate(pool_path, size)
+    with pytest.raises(ForeignFileError, match="truncated|pool"):
+        pmemobj.open(pool_path)
+
+
+def test_pool_of_another_layout_is_refused(tmp_path):
+    from pmemobj._binding import ffi, lib
+    path = str(tmp_path / "other.pool")
+    h = ffi.gc(lib.pmo_handle_new(), lib.pmo_handle_free)
+    assert lib.pmo_create(h, path.encode(), b"someone-else", 8 << 20, 0o600, 8 << 20) == 0
+    lib.pmo_close(h)
+    with pytest.raises(ForeignFileError, match="layout"):
+        pmemobj.open(path)
+
+
+@pytest.mark.parametrize("offset", [0, 8, 64, 4096 + 8])
+def test_corrupted_header_is_refused(pool_path, offset):
+    with pmemobj.create(pool_path) as pool:
+        pool.root = "data"
+    with open(pool_path, "r+b") as f:
+        f.seek(offset)
+        byte = f.read(1)
+        f.seek(offset)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(ForeignFileError):
+        pmemobj.open(pool_path)
+
+
+def test_root_replacement_frees_the_old_value(pool):
+    base = pool.stats()["pobjects"]
+    pool.root = {"a": [1, 2, 3], "b": "x" * 1000, "c": (1, "t")}
+    assert pool.stats()["pobjects"] > base
+    pool.root = None
+    assert pool.stats()["pobjects"] == base
+
+
+def test_repr_and_context_manager(pool_path):
+    with pmemobj.create(pool_path) as pool:
+        assert "open" in repr(pool) and pool_path in repr(pool)
+    assert "closed" in repr(pool)
+
+
+@pytest.mark.msync
+def test_msync_mode_round_trip(pool):
+    pool.root = {"k": [1, 2, 3]}
+    pool.root["k"].append(4)
+    pool = reopen(pool)
+    assert pool.root == {"k": [1, 2, 3, 4]}
+    pool.close()

@@ -1,0 +1,162 @@
+"""Transactions: commit, abort, nesting, misuse, threads, pool full."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import pmemobj
+from pmemobj import PoolFullError, TransactionError
+from conftest import reopen
+
+
+def test_commit_and_abort(pool):
+    pool.root = {"n": 0, "items": []}
+    root = pool.root
+    with pool.transaction():
+        root["n"] = 1
+        root["items"].append("a")
+    assert root == {"n": 1, "items": ["a"]}
+    with pytest.raises(ZeroDivisionError):
+        with pool.transaction():
+            root["n"] = 2
+            root["items"].append("b")
+            root["new"] = {"x": 1}
+            1 / 0
+    assert root == {"n": 1, "items": ["a"]}
+    pool = reopen(pool)
+    assert pool.root == {"n": 1, "items": ["a"]}
+    pool.close()
+
+
+def test_abort_rolls_back_root_and_frees_new_objects(pool):
+    base = pool.stats()["objects"]
+    with pytest.raises(KeyError):
+        with pool.transaction():
+            pool.root = {"big": ["x" * 100] * 50}
+            raise KeyError("stop")
+    assert pool.root is None
+    assert pool.stats()["objects"] == base
+
+
+def test_nested_transactions_commit_with_the_outermost(pool):
+    pool.root = []
+    lst = pool.root
+    with pool.transaction():
+        lst.append(1)
+        with pool.transaction():
+            lst.append(2)
+            with pool.transaction():
+                lst.append(3)
+        lst.append(4)
+    assert lst == [1, 2, 3, 4]
+
+
+def test_inner_failure_aborts_the_whole_transaction(pool):
+    pool.root = []
+    lst = pool.root
+    with pytest.raises(ValueError):
+        with pool.transaction():
+            lst.append(1)
+            with pool.transaction():
+                lst.append(2)
+                raise ValueError
+    assert lst == []
+
+
+def test_swallowed_inner_failure_cannot_commit(pool):
+    pool.root = []
+    lst = pool.root
+    with pytest.raises(TransactionError, match="aborted"):
+        with pool.transaction():
+            lst.append(1)
+            try:
+                with pool.transaction():
+                    lst.append(2)
+                    raise ValueError
+            except ValueError:
+                pass
+            # the transaction is dead: writing now is refused too
+            with pytest.raises(TransactionError):
+                lst.append(3)
+    assert lst == []
+    lst.append(5)
+    assert lst == [5]
+
+
+def test_benign_errors_keep_the_transaction_alive(pool):
+    pool.root = {"a": 1}
+    d = pool.root
+    with pool.transaction():
+        with pytest.raises(KeyError):
+            del d["missing"]
+        with pytest.raises(IndexError):
+            pool.root.popitem() and [].pop()
+        d["b"] = 2
+    assert d == {"b": 2}
+
+
+def test_misuse_is_an_exception_not_a_crash(pool):
+    with pytest.raises(TransactionError):
+        pool.mm.alloc(10)  # outside a transaction
+    with pytest.raises(TransactionError):
+        pool.mm.free(pmemobj.OID_NULL)
+    with pool.transaction():
+        with pytest.raises(TransactionError):
+            pool.close()
+    t = pool.transaction()
+    with pytest.raises(TransactionError):
+        t.__exit__(None, None, None)  # never entered
+
+
+def test_transactions_of_two_pools_do_not_mix(tmp_path):
+    a = pmemobj.create(str(tmp_path / "a.pool"))
+    b = pmemobj.create(str(tmp_path / "b.pool"))
+    try:
+        with a.transaction():
+            with pytest.raises(TransactionError, match="another pool"):
+                b.root = 1
+            a.root = 2
+        assert a.root == 2 and b.root is None
+    finally:
+        a.close()
+        b.close()
+
+
+def test_threads_serialise_on_transactions(pool):
+    pool.root = {"n": 0}
+    d = pool.root
+
+    def work():
+        for _ in range(200):
+            with pool.transaction():
+                d["n"] = d["n"] + 1
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert d["n"] == 800
+
+
+def test_pool_full_rolls_back_and_pool_stays_usable(pool):
+    pool.root = {"keep": "me"}
+    lst = pool.mm.new(pmemobj.PersistentList)
+    pool.root["list"] = lst
+    with pytest.raises(PoolFullError) as e:
+        with pool.transaction():
+            for _ in range(10000):
+                lst.append("x" * 10000)
+    assert isinstance(e.value, MemoryError)
+    assert len(lst) == 0
+    with pytest.raises(MemoryError):
+        lst.append(b"y" * (16 << 20))
+    assert len(lst) == 0
+    for i in range(100):
+        lst.append(i)
+    assert list(lst) == list(range(100))
+    assert pool.root["keep"] == "me"
+    pool = reopen(pool)
+    assert list(pool.root["list"]) == list(range(100))
+    pool.close()
