@@ -17,8 +17,8 @@
 #define PMO_MAGIC "PMOPY\0\0\1"
 #define PMO_VERSION 1
 
-/* One stored value: an immediate (None, bool, int64, double) or a
- * reference to a PObject. */
+/* One stored value: an immediate (None, bool, int64, double, a short str
+ * or bytes) or a reference to a PObject. */
 typedef struct {
     uint64_t kind;
     uint64_t bits;
@@ -100,6 +100,10 @@ struct pmo_pool {
                               not close the parent's pool */
     struct gc_state *gc;
 };
+
+#define SHORT_MAX 8
+#define SLOT_KIND(k) ((k) & 0xff)
+#define SLOT_SHORT_LEN(k) ((k) >> 8)
 
 /* What Python passes in for a value. */
 typedef struct {

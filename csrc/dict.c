@@ -81,6 +81,11 @@ static int fast_key(uint64_t kind)
 /* 1 equal, 0 different, -1 only Python can tell (hashes already match). */
 static int key_eq(pmo_pool *h, const pmo_slot *s, const pmo_in *k)
 {
+    uint64_t sk = SLOT_KIND(s->kind);
+    if (sk == PMO_K_SSTR || sk == PMO_K_SBYTES)
+        return k->kind == (sk == PMO_K_SSTR ? PMO_K_NEW_STR : PMO_K_NEW_BYTES) &&
+               SLOT_SHORT_LEN(s->kind) == k->n &&
+               memcmp(&s->bits, k->data, k->n) == 0;
     if (s->kind == PMO_K_REF) {
         struct pmo_hdr *hd = hdr_at(h, s->bits);
         if (hd == NULL)

@@ -46,6 +46,9 @@ enum {
     PMO_K_INT = 3,        /* int64 in bits */
     PMO_K_FLOAT = 4,      /* double in bits */
     PMO_K_REF = 5,        /* offset of a PObject */
+    PMO_K_SSTR = 6,       /* str of up to 8 UTF-8 bytes inline; length in
+                             the kind's bits 8 and up */
+    PMO_K_SBYTES = 7,     /* bytes of up to 8, likewise */
     PMO_K_NEW_STR = 16,   /* UTF-8 (surrogatepass) bytes */
     PMO_K_NEW_BYTES = 17,
     PMO_K_NEW_BIGINT = 18, /* signed little-endian two's complement */
@@ -105,7 +108,9 @@ typedef struct pmo_pool pmo_pool;
 
 /* A value handed back to Python.  kind is the slot kind; for a PMO_K_REF,
  * i is the offset, type/layout come from the header, and for a blob ptr
- * and len point at its bytes (valid until the next call on the pool). */
+ * and len point at its bytes (valid until the next call on the pool).
+ * Inline short str/bytes come back as a PMO_K_REF of type PMO_T_STR or
+ * PMO_T_BYTES with i = 0. */
 typedef struct {
     int32_t status;
     uint32_t type;

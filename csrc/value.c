@@ -150,6 +150,16 @@ int store_value(pmo_pool *h, const pmo_in *in, pmo_slot *dst)
         s.bits = (uint64_t)in->i;
         st = incref(h, s.bits);
         break;
+    case PMO_K_NEW_STR: case PMO_K_NEW_BYTES:
+        if (in->n <= SHORT_MAX) {
+            /* short strings live in the slot: no allocation, no count */
+            s.kind = (in->kind == PMO_K_NEW_STR ? PMO_K_SSTR : PMO_K_SBYTES) |
+                     ((uint64_t)in->n << 8);
+            if (in->n)
+                memcpy(&s.bits, in->data, in->n);
+            break;
+        }
+        /* fall through */
     default: {
         uint32_t type = blob_type(in->kind);
         if (type == 0)
@@ -173,8 +183,19 @@ pmo_out out_slot(pmo_pool *h, const pmo_slot *s)
     pmo_out o;
     memset(&o, 0, sizeof(o));
     o.kind = s->kind;
-    switch (s->kind) {
+    switch (SLOT_KIND(s->kind)) {
     case PMO_K_EMPTY: case PMO_K_NONE:
+        break;
+    case PMO_K_SSTR: case PMO_K_SBYTES:
+        if (SLOT_SHORT_LEN(s->kind) > SHORT_MAX) {
+            o.status = pmo_fail(PMO_ECORRUPT, "short string slot is damaged");
+            break;
+        }
+        o.kind = PMO_K_REF;
+        o.type = SLOT_KIND(s->kind) == PMO_K_SSTR ? PMO_T_STR : PMO_T_BYTES;
+        o.layout = PMO_L_BLOB;
+        o.ptr = (const char *)&s->bits;
+        o.len = SLOT_SHORT_LEN(s->kind);
         break;
     case PMO_K_BOOL: case PMO_K_INT:
         o.i = (int64_t)s->bits;

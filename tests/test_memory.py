@@ -90,16 +90,17 @@ def test_alloc_is_rolled_back_on_abort(pool):
 
 def test_persist_resurrect_and_refcounts(pool):
     mm = pool.mm
+    base = pool.stats()["pobjects"]
     with mm.transaction():
-        oid = mm.persist(("a", 1, b"b"))
-        assert mm.resurrect(oid) == ("a", 1, b"b")
+        oid = mm.persist(("a", 1, b"b" * 100))
+        assert mm.resurrect(oid) == ("a", 1, b"b" * 100)
         mm.incref(oid)
         mm.incref(oid)
         mm.decref(oid)
-    assert mm.resurrect(oid) == ("a", 1, b"b")
-    base = pool.stats()["objects"]
+    assert mm.resurrect(oid) == ("a", 1, b"b" * 100)
+    assert pool.stats()["pobjects"] == base + 2  # the tuple and the long bytes
     mm.decref(oid)  # to zero: freed with what it references
-    assert pool.stats()["objects"] == base - 3
+    assert pool.stats()["pobjects"] == base
     assert mm.persist(7) != pmemobj.OID_NULL
     mm.xdecref(pmemobj.OID_NULL)
 
