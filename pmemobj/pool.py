@@ -14,6 +14,7 @@ import builtins
 import errno
 import logging
 import os
+import shutil
 import stat
 from typing import Any, Dict, Optional, Union
 
@@ -66,6 +67,34 @@ def poolset_size(path: str) -> int:
     return total
 
 
+def parts_dir(path: str) -> str:
+    """Where a growable pool at *path* keeps its part files."""
+    return os.path.abspath(path) + ".parts"
+
+
+def _write_poolset(path: str, max_size: int) -> None:
+    """Write the poolset file of a growable pool: one directory part that
+    libpmemobj fills with part files as the heap grows, up to *max_size*."""
+    tmp = path + ".tmp"
+    with builtins.open(tmp, "w") as f:
+        f.write(f"PMEMPOOLSET\nOPTION SINGLEHDR\n{max_size} {parts_dir(path)}/\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def set_max_size(path: PathLike, max_size: int) -> None:
+    """Change the maximum size of a closed growable pool.  It can grow at
+    once; it cannot shrink below the part files it already has."""
+    path = os.fsdecode(os.fspath(path))
+    _inspect(path)
+    used = sum(e.stat().st_size for e in os.scandir(parts_dir(path)) if e.is_file())
+    if max_size < max(used, MIN_POOL_SIZE):
+        raise ValueError(f"{path} already uses {used} bytes; cannot set its "
+                         f"maximum to {max_size}")
+    _write_poolset(path, max_size)
+
+
 def _inspect(path: str) -> int:
     """Check that *path* looks like a pool before libpmemobj maps it (it
     crashes on some malformed files); return the size it may map."""
@@ -85,7 +114,10 @@ def _inspect(path: str) -> int:
     except PermissionError:
         raise PoolError(errno.EACCES, "permission denied", path) from None
     if head.startswith(_POOLSET_SIGNATURE):
-        return poolset_size(path)
+        size = poolset_size(path)
+        if os.path.isdir(parts_dir(path)) and not _poolset_points_home(path):
+            _write_poolset(path, size)  # the pool was moved or copied
+        return size
     if st.st_size == 0:
         raise ForeignFileError(errno.EINVAL, "file is empty, not a pool", path)
     if head[:8] != _POOL_SIGNATURE:
@@ -96,6 +128,11 @@ def _inspect(path: str) -> int:
             f"pool file is truncated ({st.st_size} bytes; a pool has at least "
             f"{MIN_POOL_SIZE})", path)
     return st.st_size
+
+
+def _poolset_points_home(path: str) -> bool:
+    with builtins.open(path) as f:
+        return f"{parts_dir(path)}/" in f.read()
 
 
 def _umask() -> int:
@@ -139,11 +176,16 @@ class PersistentObjectPool:
     and file mode *mode* (the umask applies).  A pool that was not closed
     cleanly is garbage collected on open.  Use it as a context manager or
     call :meth:`close`.
+
+    With *growable*, a new pool is a poolset: *filename* is a small text
+    file and the heap lives in part files under ``filename + ".parts"``,
+    added as it grows, up to *pool_size* bytes; an empty pool takes 8 MiB
+    of disk whatever its maximum.
     """
 
     def __init__(self, filename: PathLike, flag: str = "w",
                  pool_size: int = MIN_POOL_SIZE, mode: int = 0o666,
-                 debug: bool = False):
+                 debug: bool = False, *, growable: bool = False):
         path = os.fsdecode(os.fspath(filename))
         if flag not in ("w", "x", "c"):
             raise ValueError(f"flag must be 'w', 'x' or 'c', not {flag!r}")
@@ -164,11 +206,19 @@ class PersistentObjectPool:
             limit = _inspect(path)
             st = lib.pmo_open(self._h, path.encode(), LAYOUT.encode(), limit)
         else:
+            size = pool_size
+            if growable:
+                os.makedirs(parts_dir(path), exist_ok=True)
+                _write_poolset(path, pool_size)
+                size = 0
             # libpmemobj sets the mode as given; honour the umask ourselves
             st = lib.pmo_create(self._h, path.encode(), LAYOUT.encode(),
-                                pool_size, mode & ~_umask(), pool_size)
+                                size, mode & ~_umask(), pool_size)
         if st:
-            raise _open_error(path, creating=not exists)
+            err = _open_error(path, creating=not exists)
+            if growable and not exists:
+                _remove_growable(path)
+            raise err
         self._closed = False
         self.mm = MemoryManager(self, self._h)
         if not lib.pmo_was_clean(self._h):
@@ -266,6 +316,14 @@ class PersistentObjectPool:
             st = lib.pmo_close(self._h)
             if st:
                 raise b.error(st)
+
+
+def _remove_growable(path: str) -> None:
+    shutil.rmtree(parts_dir(path), ignore_errors=True)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def create(filename: PathLike, pool_size: int = MIN_POOL_SIZE, mode: int = 0o666,

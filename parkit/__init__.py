@@ -1,0 +1,65 @@
+"""parkit: shared, persistent Python objects for many processes.
+
+Objects live at paths (``"namespace/name"``) under a storage path; each
+namespace is a growable pmemobj pool.  Any process that sets the same
+storage path sees the same objects::
+
+    import parkit
+    parkit.set_storage_path("/tmp/parkit-demo")
+    counts = parkit.Dict("app/counts")
+    with parkit.transaction(counts):
+        counts["hits"] = counts.get("hits", 0) + 1
+
+Durability: unless ``PARKIT_DURABILITY=msync`` (or ``PMEM_IS_PMEM_FORCE``)
+is set before parkit is imported, pools on ordinary disks run in emulated
+persistent memory mode: commits survive a crash of the process but not of
+the machine.  With ``msync`` every commit reaches the disk.  On a DAX
+filesystem commits always reach the persistent memory.
+"""
+from __future__ import annotations
+
+import os as _os
+
+# libpmem reads this once, when it is loaded: decide before pmemobj loads.
+if _os.environ.get("PARKIT_DURABILITY", "").lower() == "msync":
+    _os.environ.setdefault("PMEM_IS_PMEM_FORCE", "0")
+else:
+    _os.environ.setdefault("PMEM_IS_PMEM_FORCE", "1")
+
+from .dict import Dict  # noqa: E402
+from .errors import (  # noqa: E402
+    ContextError,
+    ObjectExistsError,
+    ObjectNotFoundError,
+    ParkitError,
+    StoragePathError,
+    TransactionError,
+)
+from .log import Array, Log  # noqa: E402
+from .namespace import Namespace, close_all, objects  # noqa: E402
+from .objects import (  # noqa: E402
+    Descriptor,
+    Object,
+    snapshot,
+    transaction,
+    wait_until,
+)
+from .queue import LifoQueue, Queue  # noqa: E402
+from .storage import (  # noqa: E402
+    get_namespace_size,
+    get_storage_path,
+    namespaces,
+    set_namespace_size,
+    set_storage_path,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Array", "Dict", "LifoQueue", "Log", "Namespace", "Object", "Queue",
+    "Descriptor", "ContextError", "ObjectExistsError", "ObjectNotFoundError",
+    "ParkitError", "StoragePathError", "TransactionError",
+    "close_all", "get_namespace_size", "get_storage_path", "namespaces",
+    "objects", "set_namespace_size", "set_storage_path", "snapshot",
+    "transaction", "wait_until",
+]

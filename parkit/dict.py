@@ -1,0 +1,105 @@
+"""Dict: a persistent MutableMapping shared by every process."""
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any, Iterator, Tuple
+from typing import Dict as DictType
+
+from .objects import Object
+
+_MISSING = object()
+
+
+def _get(e: Any, d: Any, key: Any) -> Any:
+    return d.get(key, _MISSING)
+
+
+def _set(e: Any, d: Any, key: Any, value: Any) -> None:
+    d[key] = value
+
+
+def _delete(e: Any, d: Any, key: Any) -> bool:
+    if key not in d:
+        return False
+    del d[key]
+    return True
+
+
+class Dict(Object, MutableMapping[Any, Any]):
+    """A dictionary stored at a path: ``Dict("ns/name")``.  Each call is
+    atomic; group calls with ``parkit.transaction(d)``."""
+
+    _container = "dict"
+
+    def __getitem__(self, key: Any) -> Any:
+        value = self._read(_get, key)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._write(_set, key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        if not self._write(_delete, key):
+            raise KeyError(key)
+
+    def __contains__(self, key: Any) -> bool:
+        return bool(self._read(lambda e, d: key in d))
+
+    def __len__(self) -> int:
+        return int(self._read(lambda e, d: len(d)))
+
+    def __iter__(self) -> Iterator[Any]:
+        # a consistent list of the keys at this moment
+        return iter(self._read(lambda e, d: list(d)))
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        value = self._read(_get, key)
+        return default if value is _MISSING else value
+
+    def items(self) -> Any:
+        """The (key, value) pairs, read in one consistent step."""
+        return self._read(lambda e, d: list(d.items()))
+
+    def values(self) -> Any:
+        """The values, read in one consistent step."""
+        return self._read(lambda e, d: list(d.values()))
+
+    def keys(self) -> Any:
+        """The keys, read in one consistent step."""
+        return self._read(lambda e, d: list(d))
+
+    def pop(self, key: Any, default: Any = _MISSING) -> Any:
+        value = self._write(lambda e, d: d.pop(key, _MISSING))
+        if value is _MISSING:
+            if default is _MISSING:
+                raise KeyError(key)
+            return default
+        return value
+
+    def popitem(self) -> Tuple[Any, Any]:
+        key, value = self._write(lambda e, d: d.popitem())
+        return key, value
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        return self._write(lambda e, d: d.setdefault(key, default))
+
+    def update(self, other: Any = (), /, **kw: Any) -> None:
+        self._write(lambda e, d: d.update(other, **kw))
+
+    def clear(self) -> None:
+        self._write(lambda e, d: d.clear())
+
+    def to_dict(self) -> DictType[Any, Any]:
+        """A plain dict copy, read in one consistent step."""
+        return dict(self._read(lambda e, d: dict(d.items())))
+
+    def __eq__(self, other: Any) -> bool:
+        if isinstance(other, Dict):
+            return Object.__eq__(self, other) or self.to_dict() == other.to_dict()
+        if isinstance(other, MutableMapping) or isinstance(other, dict):
+            return self.to_dict() == dict(other)
+        return NotImplemented
+
+    __hash__ = Object.__hash__

@@ -1,0 +1,29 @@
+"""parkit's exceptions."""
+from __future__ import annotations
+
+import pmemobj
+
+
+class ParkitError(Exception):
+    """Base class of parkit's own errors."""
+
+
+class StoragePathError(ParkitError, ValueError):
+    """No storage path is set, or the one given cannot be used."""
+
+
+class ObjectExistsError(ParkitError):
+    """Creating an object at a path that already holds one, without bind."""
+
+
+class ObjectNotFoundError(ParkitError):
+    """The object at this path was dropped (or never created)."""
+
+
+class TransactionError(ParkitError, pmemobj.TransactionError):
+    """A transaction failed unexpectedly; its changes were rolled back."""
+
+
+class ContextError(TransactionError):
+    """Objects of two namespaces were used in one transaction, or a write
+    was attempted inside a read-only snapshot."""

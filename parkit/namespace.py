@@ -1,0 +1,356 @@
+"""Namespaces: one growable pmemobj pool each, shared by many processes.
+
+libpmemobj lets one process open a pool.  A process that uses a namespace
+takes ownership (see :mod:`parkit.lock`), opens the pool and keeps it open
+while it works: a process alone pays nothing per operation.  When another
+process waits, the owner hands the pool over at its next transaction
+boundary once it has held it for a short time slice; an idle owner is
+asked by a background thread.  A hand-off costs one close and one open.
+
+Writers also bump a change counter (a small shared file) that blocked
+readers poll, so they wake without owning the namespace.
+"""
+from __future__ import annotations
+
+import atexit
+import mmap
+import os
+import struct
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Set, Tuple
+
+import pmemobj
+
+from .errors import ObjectNotFoundError
+
+if TYPE_CHECKING:
+    from .objects import Descriptor
+from .lock import NamespaceLock
+from .storage import (
+    _pending_size,
+    check_namespace,
+    get_storage_path,
+    namespace_file,
+    namespaces,
+)
+
+#: How long an owner keeps a namespace while other processes wait (s).
+SLICE = 0.010
+#: How often the background thread looks for waiters on idle namespaces.
+POLL = 0.002
+
+_SEQ = struct.Struct("<Q")
+
+
+class Handle:
+    """This process's access to one namespace: its pool, when owned."""
+
+    def __init__(self, storage: str, namespace: str):
+        self.storage = storage
+        self.namespace = namespace
+        self.file = namespace_file(namespace, storage)
+        self.mutex = threading.RLock()
+        self.pool: Optional[pmemobj.PersistentObjectPool] = None
+        self.generation = 0      # bumped at every open
+        self.epoch = 0           # bumped when this process drops an object
+        self.depth = 0           # parkit transactions running in this process
+        self._lock: Optional[NamespaceLock] = None
+        self._since = 0.0
+        self._objects: Any = None
+        self._seq: Optional[mmap.mmap] = None
+
+    # -- ownership ------------------------------------------------------------
+
+    def enter(self) -> pmemobj.PersistentObjectPool:
+        """Lock the handle for this thread and own the pool; pair with
+        :meth:`leave`."""
+        self.mutex.acquire()
+        try:
+            if self.pool is None:
+                self._open()
+        except BaseException:
+            self.mutex.release()
+            raise
+        return self.pool  # type: ignore[return-value]
+
+    def leave(self, wrote: bool) -> None:
+        """End an operation: publish a change, hand over if others wait."""
+        try:
+            if wrote:
+                self._bump()
+            if (self.depth == 0 and self.pool is not None
+                    and time.monotonic() - self._since > SLICE
+                    and self._lock is not None and self._lock.waiters()):
+                self._close()
+        finally:
+            self.mutex.release()
+
+    def _lockfile(self) -> NamespaceLock:
+        if self._lock is None:
+            os.makedirs(os.path.dirname(self.file), exist_ok=True)
+            self._lock = NamespaceLock(self.file + ".lock")
+        return self._lock
+
+    def _open(self) -> None:
+        lock = self._lockfile()
+        lock.acquire()
+        try:
+            pool = self._open_pool()
+            if pool.root is None:
+                pool.root = {"objects": {}}
+            objects = pool.root["objects"]
+        except BaseException:
+            lock.release()
+            raise
+        self.pool = pool
+        self._objects = objects
+        self.generation += 1
+        self._since = time.monotonic()
+        _releaser.watch(self)
+
+    def _open_pool(self) -> pmemobj.PersistentObjectPool:
+        if os.path.exists(self.file):
+            try:
+                return pmemobj.open(self.file)
+            except pmemobj.ForeignFileError:
+                if not self._half_created():
+                    raise
+                pmemobj.pool._remove_growable(self.file)
+        pool = pmemobj.PersistentObjectPool(
+            self.file, "x", pool_size=_pending_size(self.file), growable=True)
+        try:
+            os.unlink(self.file + ".size")
+        except FileNotFoundError:
+            pass
+        return pool
+
+    def _half_created(self) -> bool:
+        """A creation cut short: a poolset file with no part written."""
+        parts = pmemobj.parts_dir(self.file)
+        return not os.path.isdir(parts) or not any(os.scandir(parts))
+
+    def _close(self) -> None:
+        pool, self.pool, self._objects = self.pool, None, None
+        try:
+            if pool is not None:
+                pool.close()
+        finally:
+            if self._lock is not None and self._lock.held:
+                self._lock.release()
+
+    def objects(self) -> Any:
+        """The pool's map of object name -> entry (pool must be owned)."""
+        return self._objects
+
+    def set_size(self, size: int) -> None:
+        with self.mutex:
+            lock = self._lockfile()
+            if self.pool is not None:
+                self._close()
+            lock.acquire()
+            try:
+                if os.path.exists(self.file):
+                    pmemobj.set_max_size(self.file, size)
+                else:
+                    with open(self.file + ".size", "w") as f:
+                        f.write(str(size))
+            finally:
+                lock.release()
+
+    # -- change counter -------------------------------------------------------------
+
+    def _seqmap(self) -> mmap.mmap:
+        if self._seq is None:
+            os.makedirs(os.path.dirname(self.file), exist_ok=True)
+            fd = os.open(self.file + ".seq", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            try:
+                if os.fstat(fd).st_size < _SEQ.size:
+                    os.ftruncate(fd, _SEQ.size)
+                self._seq = mmap.mmap(fd, _SEQ.size)
+            finally:
+                os.close(fd)
+        return self._seq
+
+    def _bump(self) -> None:
+        m = self._seqmap()
+        _SEQ.pack_into(m, 0, _SEQ.unpack_from(m, 0)[0] + 1)
+
+    def changes(self) -> int:
+        """The change counter: different after any write by any process."""
+        count: int = _SEQ.unpack_from(self._seqmap(), 0)[0]
+        return count
+
+    def wait_change(self, seen: int, deadline: Optional[float]) -> bool:
+        """Sleep until the counter moves from *seen* or *deadline* (a
+        time.monotonic value) passes; False on timeout."""
+        delay = 0.0002
+        while self.changes() == seen:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                delay = min(delay, left)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.005)
+        return True
+
+
+class _Releaser:
+    """Background thread handing idle namespaces to waiting processes."""
+
+    def __init__(self) -> None:
+        self._handles: Set[Handle] = set()
+        self._cv = threading.Condition()
+        self._thread: Optional[threading.Thread] = None
+
+    def watch(self, handle: Handle) -> None:
+        with self._cv:
+            self._handles.add(handle)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="parkit-releaser",
+                                                daemon=True)
+                self._thread.start()
+            self._cv.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._handles:
+                    self._cv.wait()
+                handles = list(self._handles)
+            time.sleep(POLL)
+            for h in handles:
+                if not h.mutex.acquire(blocking=False):
+                    continue
+                try:
+                    if h.pool is not None and h.depth == 0 and h._lock is not None \
+                            and h._lock.waiters():
+                        h._close()
+                    if h.pool is None:
+                        with self._cv:
+                            self._handles.discard(h)
+                except Exception:
+                    pass  # the next operation on the handle reports it
+                finally:
+                    h.mutex.release()
+
+
+_releaser = _Releaser()
+_handles: Dict[Tuple[str, str], Handle] = {}
+_handles_lock = threading.Lock()
+
+
+def handle_for(namespace: str, storage: Optional[str] = None) -> Handle:
+    """The process-wide handle of *namespace* under the storage path."""
+    storage = storage or get_storage_path()
+    key = (storage, namespace)
+    h = _handles.get(key)
+    if h is None:
+        with _handles_lock:
+            h = _handles.setdefault(key, Handle(storage, namespace))
+    return h
+
+
+def _after_fork_in_child() -> None:
+    # the parent owns its pools; a child starts with none of them
+    global _releaser
+    _handles.clear()
+    _releaser = _Releaser()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def close_all() -> None:
+    """Close every namespace this process has open (they reopen on use)."""
+    for h in list(_handles.values()):
+        with h.mutex:
+            if h.pool is not None and h.depth == 0:
+                h._close()
+
+
+# a clean close spares the next opener a garbage collection
+atexit.register(close_all)
+
+
+# -- listing ---------------------------------------------------------------------
+
+
+def _descriptor(namespace: str, name: str, entry: Any) -> "Descriptor":
+    from .objects import make_descriptor
+    return make_descriptor(namespace, name, entry)
+
+
+def _entries(namespace: str) -> Iterator[Tuple[str, Any]]:
+    h = handle_for(check_namespace(namespace))
+    h.enter()
+    try:
+        objs = h.objects()
+        items = [(name, _descriptor(namespace, name, objs[name])) for name in objs]
+    finally:
+        h.leave(False)
+    return iter(items)
+
+
+def objects(namespace: Optional[str] = None) -> Iterator[Tuple[str, Any]]:
+    """(path, Descriptor) of every object, in one namespace or in all."""
+    for ns in ([check_namespace(namespace)] if namespace is not None else list(namespaces())):
+        if namespace is not None and not os.path.exists(namespace_file(ns)):
+            continue
+        for name, desc in _entries(ns):
+            yield f"{ns}/{name}", desc
+
+
+class Namespace:
+    """Directory-like access to the objects of one namespace."""
+
+    def __init__(self, path: str, /):
+        self.path = check_namespace(path)
+
+    def __repr__(self) -> str:
+        return f"Namespace({self.path!r})"
+
+    @property
+    def exists(self) -> bool:
+        """True once anything was stored in the namespace."""
+        return os.path.exists(namespace_file(self.path))
+
+    def names(self) -> List[str]:
+        """Names of the objects in the namespace."""
+        return [name for name, _ in self._items()]
+
+    def _items(self) -> Iterator[Tuple[str, Any]]:
+        return _entries(self.path) if self.exists else iter(())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self.names())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self.names()
+
+    def objects(self) -> Iterator[Tuple[str, Any]]:
+        """(path, Descriptor) of each object."""
+        return ((f"{self.path}/{n}", d) for n, d in self._items())
+
+    def __getitem__(self, name: str) -> Any:
+        """The object called *name*, bound as its own class."""
+        from .objects import bind_path
+        for n, desc in self._items():
+            if n == name:
+                return bind_path(f"{self.path}/{name}", desc["type"])
+        raise ObjectNotFoundError(f"no object {name!r} in namespace {self.path!r}")
+
+    def namespaces(self) -> Iterator[str]:
+        """Namespaces nested under this one."""
+        prefix = self.path + "/"
+        return (ns for ns in namespaces() if ns.startswith(prefix))
+
+    @property
+    def size(self) -> int:
+        """Maximum size of the namespace's storage."""
+        from .storage import get_namespace_size
+        return get_namespace_size(self.path)

@@ -1,0 +1,460 @@
+"""Object: the base of every parkit class, bound to a path in a namespace.
+
+An object's state lives in its namespace's pool under the object's name:
+an entry holding its type, uuid, creation time, version, its data
+container and its persistent attributes.  Python objects are only handles:
+any process may bind the same path and sees the same state.
+
+Every operation is one transaction of its own unless it runs inside
+:func:`transaction`.  Values come back as plain Python copies (a stored
+list is returned as a ``list``), except with ``zero_copy=True`` inside a
+transaction or snapshot, where the persistent objects themselves come back,
+valid until the block ends.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime
+import importlib
+import threading
+import time
+import uuid as _uuid
+from typing import Any, Callable, Dict, Iterator, Optional, TypedDict, TypeVar, Union, cast
+
+import pmemobj
+
+from .errors import ContextError, ObjectExistsError, ObjectNotFoundError, TransactionError
+from .namespace import Handle, Namespace, handle_for
+from .storage import check_namespace, split_path
+
+
+T = TypeVar("T")
+
+
+class Descriptor(TypedDict):
+    """What :func:`objects` reports about an object."""
+
+    type: str
+    path: str
+    namespace: str
+    name: str
+    uuid: str
+    created: str
+    version: int
+
+
+def make_descriptor(namespace: str, name: str, entry: Any) -> Descriptor:
+    created = datetime.datetime.fromtimestamp(entry["created"], datetime.timezone.utc)
+    return Descriptor(type=entry["type"], path=f"{namespace}/{name}", namespace=namespace,
+                      name=name, uuid=entry["uuid"], created=created.isoformat(),
+                      version=entry["version"])
+
+
+# -- the transaction context of this thread ---------------------------------------
+
+class _Context:
+    __slots__ = ("handle", "snapshot", "zero_copy", "parent")
+
+    def __init__(self, handle: Handle, snapshot: bool, zero_copy: bool, parent: Any):
+        self.handle = handle
+        self.snapshot = snapshot
+        self.zero_copy = zero_copy
+        self.parent = parent
+
+
+_tls = threading.local()
+
+
+def _context() -> Optional[_Context]:
+    return getattr(_tls, "ctx", None)
+
+
+def _handle_of(target: Any) -> Handle:
+    if isinstance(target, Object):
+        handle: Handle = target._handle
+        return handle
+    if isinstance(target, Namespace):
+        return handle_for(target.path)
+    if isinstance(target, str):
+        return handle_for(check_namespace(target))
+    raise TypeError(f"a transaction is opened on an Object, a Namespace or a "
+                    f"namespace name, not {type(target).__name__}")
+
+
+@contextlib.contextmanager
+def _scope(target: Any, snapshot: bool, zero_copy: bool) -> Iterator[None]:
+    handle = _handle_of(target)
+    parent = _context()
+    if parent is not None and parent.handle is not handle:
+        raise ContextError(f"a transaction on namespace {parent.handle.namespace!r} is "
+                           f"running; namespace {handle.namespace!r} cannot join it")
+    if parent is not None and parent.snapshot and not snapshot:
+        raise ContextError("cannot open a write transaction inside a snapshot")
+    pool = handle.enter()
+    handle.depth += 1
+    _tls.ctx = _Context(handle, snapshot or bool(parent and parent.snapshot),
+                        zero_copy or bool(parent and parent.zero_copy), parent)
+    wrote = False
+    try:
+        try:
+            with pool.transaction():
+                yield
+            wrote = not snapshot
+        except (pmemobj.PoolFullError, ContextError, ObjectNotFoundError):
+            raise
+        except pmemobj.PmemError as e:
+            raise TransactionError(f"transaction rolled back: {e}") from e
+    finally:
+        _tls.ctx = parent
+        handle.depth -= 1
+        handle.leave(wrote)
+
+
+def transaction(target: Any, zero_copy: bool = False, isolated: bool = False
+                ) -> "contextlib.AbstractContextManager[None]":
+    """Run a block as one write transaction on the namespace of *target*
+    (an Object, a Namespace or a namespace name): all of its changes commit
+    together, or none do (on an exception or a crash).  Only one write
+    transaction runs in a namespace at a time, across processes; using an
+    object of another namespace inside raises ContextError.  Transactions
+    are always isolated; *isolated* is accepted for compatibility."""
+    return _scope(target, snapshot=False, zero_copy=zero_copy)
+
+
+def snapshot(target: Any, zero_copy: bool = False
+             ) -> "contextlib.AbstractContextManager[None]":
+    """A consistent read-only view of *target*'s namespace for the block:
+    nothing changes under it.  Writes inside raise ContextError."""
+    return _scope(target, snapshot=True, zero_copy=zero_copy)
+
+
+# -- copying values out -------------------------------------------------------------
+
+def copy_out(v: T) -> T:
+    """*v* with persistent containers turned into built-in ones."""
+    return cast(T, _copy(v))
+
+
+def _copy(v: Any) -> Any:
+    t = type(v)
+    if t is pmemobj.PersistentDict:
+        return {k: _copy(x) for k, x in v.items()}
+    if t is pmemobj.PersistentList:
+        return [_copy(x) for x in v]
+    if t is tuple or t is pmemobj.PersistentTuple:
+        return tuple(_copy(x) for x in v)
+    if t is pmemobj.PersistentSet:
+        return set(v)
+    if t is pmemobj.PersistentFrozenSet:
+        return frozenset(v)
+    return v
+
+
+_SPECIAL = (property, classmethod, staticmethod)
+
+
+class _Attribute:
+    """A class-level default of a persistent attribute: reads the stored
+    value if there is one, else the default; assignments persist."""
+
+    def __init__(self, name: str, default: Any):
+        self.name = name
+        self.default = default
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self.default
+        try:
+            return obj._attr_get(self.name)
+        except AttributeError:
+            return self.default
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj._attr_set(self.name, value)
+
+    def __delete__(self, obj: Any) -> None:
+        obj._attr_del(self.name)
+
+
+class Object:
+    """Base class of parkit objects; subclass it for custom shared objects.
+
+    Public attributes of a subclass persist and are shared by every process
+    that binds the path (names starting with ``_`` stay local).  Class-level
+    values are defaults.  :meth:`on_create` runs once, in the process that
+    creates the object, inside the creating transaction.
+
+    *create* makes the object if the path is free; *bind* attaches to an
+    existing one (of the same class).  *versioned* counts changes in
+    :attr:`version`.
+    """
+
+    #: kind of data container: "dict", "list", or None (attributes only)
+    _container: Optional[str] = None
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        for name, value in list(vars(cls).items()):
+            if name.startswith("_") or callable(value) or isinstance(value, _SPECIAL) \
+                    or hasattr(value, "__get__"):
+                continue
+            setattr(cls, name, _Attribute(name, value))
+
+    def __init__(self, path: str, /, *, create: bool = True, bind: bool = True,
+                 versioned: bool = True):
+        namespace, name = split_path(path)
+        d = self.__dict__
+        d["_path"] = f"{namespace}/{name}"
+        d["_namespace"] = namespace
+        d["_name"] = name
+        d["_versioned"] = versioned
+        d["_handle"] = handle_for(namespace)
+        d["_gen"] = d["_epoch"] = -1
+        d["_entry"] = d["_data"] = None
+        self._bind(create, bind)
+
+    @classmethod
+    def _typename(cls) -> str:
+        return f"{cls.__module__}:{cls.__qualname__}"
+
+    def _new_data(self) -> Any:
+        return {"dict": {}, "list": []}.get(self._container or "")
+
+    def _bind(self, create: bool, bind: bool) -> None:
+        h = self._handle
+        pool = h.enter()
+        created = False
+        try:
+            objs = h.objects()
+            entry = objs.get(self._name)
+            if entry is not None:
+                if not bind:
+                    raise ObjectExistsError(f"{self._path} already exists")
+                if entry["type"] != self._typename():
+                    raise TypeError(f"{self._path} is a {entry['type']}, not a "
+                                    f"{self._typename()}")
+                self.__dict__["_uuid"] = entry["uuid"]
+            else:
+                if not create:
+                    raise ObjectNotFoundError(f"{self._path} does not exist")
+                ctx = _context()
+                if ctx is not None and ctx.snapshot:
+                    raise ContextError("cannot create objects inside a snapshot")
+                uid = _uuid.uuid4().hex
+                with pool.transaction():
+                    objs[self._name] = {
+                        "uuid": uid, "type": self._typename(), "created": time.time(),
+                        "version": 0, "attrs": {}, "data": self._new_data(),
+                        **self._initial_entry()}
+                    self.__dict__["_uuid"] = uid
+                    self.on_create()
+                created = True
+        finally:
+            h.leave(created)
+
+    def _initial_entry(self) -> Dict[str, Any]:
+        return {}
+
+    def on_create(self) -> None:
+        """Called once when the object is created; set initial attributes
+        here (they commit with the creation)."""
+
+    # -- resolving the stored entry ----------------------------------------------
+
+    def _resolve(self) -> Any:
+        """The entry and data container (pool owned, mutex held)."""
+        h = self._handle
+        if self._gen == h.generation and self._epoch == h.epoch:
+            return self._entry, self._data
+        entry = h.objects().get(self._name)
+        if entry is None or entry["uuid"] != self._uuid:
+            raise ObjectNotFoundError(f"{self._path} was dropped")
+        d = self.__dict__
+        d["_entry"], d["_data"] = entry, entry["data"]
+        d["_gen"], d["_epoch"] = h.generation, h.epoch
+        return entry, entry["data"]
+
+    def _check_context(self, write: bool) -> Optional[_Context]:
+        ctx = _context()
+        if ctx is not None:
+            if ctx.handle is not self._handle:
+                raise ContextError(
+                    f"{self._path} is in namespace {self._namespace!r}, but this "
+                    f"thread's transaction is on {ctx.handle.namespace!r}")
+            if write and ctx.snapshot:
+                raise ContextError(f"cannot change {self._path} inside a snapshot")
+        return ctx
+
+    def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run fn(entry, data, *args) with the namespace owned; copy out."""
+        ctx = self._check_context(False)
+        h = self._handle
+        h.enter()
+        try:
+            entry, data = self._resolve()
+            value = fn(entry, data, *args)
+            return value if ctx is not None and ctx.zero_copy else copy_out(value)
+        finally:
+            h.leave(False)
+
+    def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run fn(entry, data, *args) as one transaction, counting a version.
+        fn returns UNCHANGED when it decided to change nothing."""
+        ctx = self._check_context(True)
+        h = self._handle
+        pool = h.enter()
+        value: Any = UNCHANGED
+        try:
+            entry, data = self._resolve()
+            if self._versioned:
+                with pool.transaction():
+                    value = fn(entry, data, *args)
+                    if value is not UNCHANGED:
+                        entry["version"] += 1
+            else:
+                value = fn(entry, data, *args)
+            result: T = value if ctx is not None and ctx.zero_copy else copy_out(value)
+            return result
+        except pmemobj.PoolFullError as e:
+            raise pmemobj.PoolFullError(
+                f"namespace {self._namespace!r} is full: raise its maximum with "
+                f"parkit.set_namespace_size() ({e})") from e
+        finally:
+            h.leave(value is not UNCHANGED)
+
+    # -- persistent attributes ------------------------------------------------------
+
+    def _attr_get(self, name: str) -> Any:
+        missing = _MISSING
+        value = self._read(lambda e, d: e["attrs"].get(name, missing))
+        if value is missing:
+            raise AttributeError(f"{type(self).__name__!r} object at {self._path} has "
+                                 f"no attribute {name!r}")
+        return value
+
+    def _attr_set(self, name: str, value: Any) -> None:
+        self._write(lambda e, d: e["attrs"].__setitem__(name, value))
+
+    def _attr_del(self, name: str) -> None:
+        def delete(e: Any, d: Any) -> None:
+            if name not in e["attrs"]:
+                raise AttributeError(name)
+            del e["attrs"][name]
+        self._write(delete)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._attr_get(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_") or hasattr(type(getattr(type(self), name, None)), "__set__"):
+            object.__setattr__(self, name, value)
+        else:
+            self._attr_set(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name.startswith("_") or hasattr(type(getattr(type(self), name, None)), "__delete__"):
+            object.__delattr__(self, name)
+        else:
+            self._attr_del(name)
+
+    # -- identity and metadata ----------------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        """``namespace/name``."""
+        return cast(str, self._path)
+
+    @property
+    def namespace(self) -> str:
+        return cast(str, self._namespace)
+
+    @property
+    def name(self) -> str:
+        return cast(str, self._name)
+
+    @property
+    def uuid(self) -> str:
+        """Unique id of the stored object (a re-created path gets a new one)."""
+        return cast(str, self._uuid)
+
+    @property
+    def version(self) -> int:
+        """Number of changes made to the object (if versioned)."""
+        return int(self._read(lambda e, d: e["version"]))
+
+    @property
+    def exists(self) -> bool:
+        """False once the object was dropped."""
+        try:
+            self._read(lambda e, d: None)
+            return True
+        except ObjectNotFoundError:
+            return False
+
+    @property
+    def descriptor(self) -> Descriptor:
+        return self._read(lambda e, d: make_descriptor(self._namespace, self._name, e))
+
+    def drop(self) -> None:
+        """Delete the object and its data from the namespace."""
+        self._check_context(True)
+        h = self._handle
+        pool = h.enter()
+        try:
+            self._resolve()
+            with pool.transaction():
+                del h.objects()[self._name]
+            h.epoch += 1
+        finally:
+            h.leave(True)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._path!r})"
+
+    def __eq__(self, other: Any) -> bool:
+        if isinstance(other, Object):
+            return bool(self._path == other._path and self._uuid == other._uuid)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self._path, self._uuid))
+
+    def __reduce__(self) -> Any:
+        return (bind_path, (self._path, self._typename()))
+
+
+_MISSING = object()
+#: Returned by a write function that changed nothing (no version, no wake-up).
+UNCHANGED: Any = object()
+
+
+def bind_path(path: str, typename: str) -> Object:
+    """Bind *path* as an instance of the class named *typename*."""
+    module, _, qualname = typename.partition(":")
+    cls: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        cls = getattr(cls, part)
+    if not (isinstance(cls, type) and issubclass(cls, Object)):
+        raise TypeError(f"{typename} is not a parkit Object class")
+    return cls(path, create=False)
+
+
+def wait_until(predicate: Callable[[], Any], timeout: Optional[float] = None) -> bool:
+    """Block until ``predicate()`` is true (True) or *timeout* seconds pass
+    (False), sleeping between tries instead of spinning."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    delay = 0.0005
+    while not predicate():
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            delay = min(delay, left)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.02)
+    return True
+
+
+PathOrObject = Union[str, Object]
