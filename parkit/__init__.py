@@ -44,7 +44,9 @@ from .objects import (  # noqa: E402
     transaction,
     wait_until,
 )
+from .pool import get_pool_size, killall, set_pool_size  # noqa: E402
 from .queue import LifoQueue, Queue  # noqa: E402
+from .scheduler import Frequency, Periodic, Scheduler, cancel_schedule  # noqa: E402
 from .storage import (  # noqa: E402
     get_namespace_size,
     get_storage_path,
@@ -52,6 +54,20 @@ from .storage import (  # noqa: E402
     set_namespace_size,
     set_storage_path,
 )
+
+from .tasks import (  # noqa: E402
+    Process,
+    ProcessPriority,
+    ProcessStatus,
+    Task,
+    bind_symbol,
+    bind_task,
+    clean,
+    create_task,
+    processes,
+    set_process_priority,
+)
+from .tasks import current as self  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -62,4 +78,8 @@ __all__ = [
     "close_all", "get_namespace_size", "get_storage_path", "namespaces",
     "objects", "set_namespace_size", "set_storage_path", "snapshot",
     "transaction", "wait_until",
+    "Task", "Process", "ProcessPriority", "ProcessStatus", "create_task", "bind_task",
+    "bind_symbol", "self", "processes", "clean", "set_process_priority",
+    "get_pool_size", "set_pool_size", "killall", "Scheduler", "Periodic", "Frequency",
+    "cancel_schedule",
 ]

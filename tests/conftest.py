@@ -45,3 +45,25 @@ def reopen(pool):
     """Close *pool* and open its file again."""
     pool.close()
     return pmemobj.open(pool.filename)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop parkit workers that tests under this run's temp dir left behind."""
+    import signal
+    base = str(session.config._tmp_path_factory.getbasetemp()) \
+        if hasattr(session.config, "_tmp_path_factory") else None
+    if not base:
+        return
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"parkit.worker" in cmd and any(base.encode() in part for part in cmd):
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass

@@ -1,0 +1,275 @@
+"""Tasks and process records.
+
+A task names an importable function (``module:qualname``); a Process is
+the persistent record of one run of it: status, arguments, result or error
+with traceback, times, worker pid.  Everything lives in the system
+namespace ``__parkit__`` so one transaction can move a process through its
+states and the ready queue together.
+
+Statuses go created -> submitted -> running -> finished | failed |
+crashed (the worker died while running it).
+"""
+from __future__ import annotations
+
+import enum
+import importlib
+import os
+import sys
+import threading
+import time
+import uuid as _uuid
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional, Union, cast
+
+from .dict import Dict as PDict
+from .errors import ObjectNotFoundError
+from .namespace import objects as _objects
+from .objects import Object, transaction, wait_until
+from .queue import Queue
+from .storage import _check_components
+
+SYSTEM_NS = "__parkit__"
+READY = f"{SYSTEM_NS}/ready"
+STOP = "__stop__"
+
+
+class ProcessStatus(str, enum.Enum):
+    created = "created"
+    submitted = "submitted"
+    running = "running"
+    finished = "finished"
+    failed = "failed"
+    crashed = "crashed"
+
+
+ENDED = frozenset({ProcessStatus.finished, ProcessStatus.failed, ProcessStatus.crashed})
+
+_local = threading.local()
+
+
+def ready_queue() -> Queue:
+    return Queue(READY)
+
+
+class Task(Object):
+    """A persistent reference to an importable function.  Calling it (or
+    :meth:`submit`) runs it in the process pool and returns its Process."""
+
+    module: str = ""
+    qualname: str = ""
+    sys_path: str = ""
+
+    @property
+    def task_name(self) -> str:
+        return self.name[len("task."):]
+
+    def function(self) -> Callable[..., Any]:
+        """Import and return the function."""
+        if self.sys_path and self.sys_path not in sys.path:
+            sys.path.insert(0, self.sys_path)
+        obj: Any = importlib.import_module(self.module)
+        for part in self.qualname.split("."):
+            obj = getattr(obj, part)
+        if not callable(obj):
+            raise TypeError(f"{self.module}:{self.qualname} is not callable")
+        return cast(Callable[..., Any], obj)
+
+    def submit(self, *args: Any, **kwargs: Any) -> "Process":
+        """Run the task with these arguments in the pool."""
+        process = Process.create(self, args, kwargs)
+        process.start()
+        return process
+
+    __call__ = submit
+
+    def schedule(self, scheduler: Any, *args: Any, **kwargs: Any) -> str:
+        """Run the task whenever *scheduler* says; returns the schedule id."""
+        from .scheduler import add_schedule
+        return add_schedule(self, scheduler, args, kwargs)
+
+
+def _task_path(name: str) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"a task name is a str, not {type(name).__name__}")
+    _check_components(name, "task name")
+    if "/" in name:
+        raise ValueError(f"invalid task name {name!r}: no '/' allowed")
+    return f"{SYSTEM_NS}/task.{name}"
+
+
+def _import_root(module: str) -> str:
+    """The sys.path entry *module* was imported from, so workers find it."""
+    mod = sys.modules.get(module)
+    path: Optional[str] = getattr(mod, "__file__", None)
+    if not path:
+        return ""
+    root = os.path.dirname(os.path.abspath(path))
+    for _ in range(module.count(".")):
+        root = os.path.dirname(root)
+    return root
+
+
+def bind_symbol(module: str, symbol: str, name: Optional[str] = None) -> Task:
+    """Bind the function *symbol* of *module* to a task (named *name*,
+    default the symbol) and return it."""
+    if module == "__main__":
+        raise ValueError("tasks must live in an importable module, not __main__")
+    importlib.import_module(module)
+    task = Task(_task_path(name or symbol.rsplit(".", 1)[-1]))
+    with transaction(task):
+        task.module = module
+        task.qualname = symbol
+        task.sys_path = _import_root(module)
+    return task
+
+
+def create_task(fn: Callable[..., Any], name: Optional[str] = None) -> Task:
+    """Make a persistent task of the importable function *fn*."""
+    if not callable(fn) or "<" in getattr(fn, "__qualname__", "<"):
+        raise ValueError("a task is a module-level function (not a lambda or a "
+                         "nested function), so that workers can import it")
+    return bind_symbol(fn.__module__, fn.__qualname__, name)
+
+
+def bind_task(name: str) -> Task:
+    """The task called *name*; ObjectNotFoundError if there is none."""
+    return Task(_task_path(name), create=False)
+
+
+class Process(PDict):
+    """The persistent record of one run of a task (a Dict of its fields)."""
+
+    @classmethod
+    def create(cls, task: Task, args: Iterable[Any] = (),
+               kwargs: Optional[Dict[str, Any]] = None) -> "Process":
+        process = cls(f"{SYSTEM_NS}/process.{_uuid.uuid4().hex}")
+        process.update(status=ProcessStatus.created.value, task=task.task_name,
+                       args=list(args), kwargs=dict(kwargs or {}), created=time.time(),
+                       pid=None, result=None, error=None, traceback=None)
+        return process
+
+    @property
+    def status(self) -> ProcessStatus:
+        status = ProcessStatus(self["status"])
+        if status is ProcessStatus.running:
+            from .pool import reap
+            reap()
+            status = ProcessStatus(self["status"])
+        return status
+
+    @property
+    def task(self) -> Task:
+        return bind_task(self["task"])
+
+    @property
+    def pid(self) -> Optional[int]:
+        """Pid of the worker that ran (or runs) it."""
+        pid = self.get("pid")
+        return None if pid is None else int(pid)
+
+    @property
+    def result(self) -> Any:
+        return self.get("result")
+
+    @property
+    def error(self) -> Optional[str]:
+        return cast(Optional[str], self.get("error"))
+
+    @property
+    def traceback(self) -> Optional[str]:
+        return cast(Optional[str], self.get("traceback"))
+
+    @property
+    def exitcode(self) -> Optional[int]:
+        """0 finished, 1 failed, -9 crashed, None while not ended."""
+        return {ProcessStatus.finished: 0, ProcessStatus.failed: 1,
+                ProcessStatus.crashed: -9}.get(self.status)
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED
+
+    def start(self) -> None:
+        """Submit the process to the pool (starting the pool if needed)."""
+        from .pool import ensure_workers
+        queue = ready_queue()
+        with transaction(queue):
+            if self["status"] != ProcessStatus.created.value:
+                raise RuntimeError(f"process {self.name} was started already")
+            self["status"] = ProcessStatus.submitted.value
+            self["submitted"] = time.time()
+            queue.put(self.path)
+        ensure_workers()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Block until the process ended (True) or *timeout* passed."""
+        return wait_until(lambda: self.ended, timeout)
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        """Block until the process ended or *timeout* passed."""
+        self.wait(timeout)
+
+
+def current() -> Optional[Process]:
+    """Inside a running task: its Process; elsewhere None."""
+    return cast(Optional[Process], getattr(_local, "process", None))
+
+
+def _set_current(process: Optional[Process]) -> None:
+    _local.process = process
+
+
+def _status_set(status_filter: Any) -> Optional[FrozenSet[str]]:
+    if status_filter is None:
+        return None
+    if isinstance(status_filter, (str, ProcessStatus)):
+        status_filter = [status_filter]
+    return frozenset(ProcessStatus(s).value for s in status_filter)
+
+
+def processes(status_filter: Any = None) -> Iterator[Process]:
+    """Process records, optionally only those with the given status(es)."""
+    wanted = _status_set(status_filter)
+    for path, desc in list(_objects(SYSTEM_NS)):
+        if not desc["name"].startswith("process."):
+            continue
+        try:
+            process = Process(path, create=False)
+            if wanted is None or process.status.value in wanted:
+                yield process
+        except ObjectNotFoundError:
+            continue
+
+
+def clean(status_filter: Any = None) -> int:
+    """Drop ended process records (of the given statuses); returns how many."""
+    wanted = _status_set(status_filter)
+    dropped = 0
+    for process in processes():
+        status = process.status
+        if status in ENDED and (wanted is None or status.value in wanted):
+            process.drop()
+            dropped += 1
+    return dropped
+
+
+class ProcessPriority(enum.Enum):
+    """Scheduling priority of a process, as nice values."""
+
+    High = -5
+    Normal = 0
+    Low = 10
+
+
+def set_process_priority(priority: Union[ProcessPriority, str],
+                         pid: Optional[int] = None) -> None:
+    """Set the nice value of process *pid* (default: this process).
+    Raising priority above Normal needs privileges."""
+    if isinstance(priority, str):
+        priority = ProcessPriority[priority]
+    if not isinstance(priority, ProcessPriority):
+        raise TypeError("priority is a ProcessPriority")
+    os.setpriority(os.PRIO_PROCESS, pid or 0, priority.value)
+
+
+def _args_of(process: Process) -> List[Any]:
+    return list(process["args"])
