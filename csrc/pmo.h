@@ -138,6 +138,8 @@ uint64_t pmo_uuid_lo(pmo_pool *h);
 const char *pmo_errmsg(void);
 int pmo_errno(void);
 int pmo_stats(pmo_pool *h, uint64_t *out4);
+uint64_t pmo_layout_version(pmo_pool *h);
+int64_t pmo_type_histogram(pmo_pool *h, uint64_t *out, uint64_t max);
 
 /* -- transactions ------------------------------------------------------ */
 int pmo_tx_begin(pmo_pool *h);

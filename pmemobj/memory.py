@@ -411,6 +411,21 @@ class MemoryManager:
 
     _get_type_code = _type_code  # the name pynvm's protocol used
 
+    def _type_name(self, code: int) -> str:
+        """A readable name for a type code (for inspection tools)."""
+        names = {b.T_STR: "str", b.T_BYTES: "bytes", b.T_BIGINT: "int", b.T_COMPLEX: "complex",
+                 b.T_PICKLE: "pickle", b.T_TUPLE: "tuple", b.T_FROZENSET: "frozenset",
+                 b.T_BOX: "box"}
+        if code in names:
+            return names[code]
+        cls = _BUILTIN_CLASSES.get(code)
+        if cls is not None:
+            return cls.__name__
+        index = code - b.T_FIRST_USER
+        paths = self._paths()
+        return paths[index] if 0 <= index < len(paths) else f"unknown type {code}"
+
+
     def _class_for(self, code: int) -> type:
         cls = _BUILTIN_CLASSES.get(code) or self._classes.get(code)
         if cls is not None:

@@ -135,6 +135,20 @@ def _poolset_points_home(path: str) -> bool:
         return f"{parts_dir(path)}/" in f.read()
 
 
+def _is_poolset(path: str) -> bool:
+    with builtins.open(path, "rb") as f:
+        return f.read(len(_POOLSET_SIGNATURE)) == _POOLSET_SIGNATURE
+
+
+def durability() -> str:
+    """How commits are made durable in this process: "pmem" when
+    PMEM_IS_PMEM_FORCE=1 makes libpmem treat mapped files as persistent
+    memory (process crashes are survived, machine crashes are not), else
+    "msync or DAX" (msync on ordinary files, cache flushes on DAX)."""
+    force = os.environ.get("PMEM_IS_PMEM_FORCE")
+    return "emulated pmem (PMEM_IS_PMEM_FORCE=1)" if force == "1" else "msync or DAX"
+
+
 def _umask() -> int:
     """The process umask, read without changing it where Linux allows."""
     try:
@@ -302,6 +316,32 @@ class PersistentObjectPool:
         self.mm._check(lib.pmo_stats(self._h, out))
         return {"objects": out[0], "bytes_used": out[1], "pobjects": out[2],
                 "pool_size": out[3]}
+
+    def info(self) -> Dict[str, Any]:
+        """What the pool holds: sizes, objects by type, the state it was
+        found in when opened, and how durable its commits are."""
+        out = ffi.new("uint64_t[4]")
+        self.mm._check(lib.pmo_stats(self._h, out))
+        hist = ffi.new("uint64_t[]", 3 * 256)
+        n = self.mm._checked(lib.pmo_type_histogram(self._h, hist, 256))
+        by_type: Dict[str, Dict[str, int]] = {}
+        for k in range(min(n, 256)):
+            name = self.mm._type_name(int(hist[3 * k]))
+            by_type[name] = {"count": int(hist[3 * k + 1]), "bytes": int(hist[3 * k + 2])}
+        return {
+            "path": self.filename,
+            "pool_size": int(out[3]),
+            "used": int(out[1]),
+            "free_estimate": max(int(out[3]) - int(out[1]), 0),
+            "allocations": int(out[0]),
+            "objects": int(out[2]),
+            "objects_by_type": by_type,
+            "clean_shutdown": bool(lib.pmo_was_clean(self._h)),
+            "layout": LAYOUT,
+            "layout_version": int(lib.pmo_layout_version(self._h)),
+            "growable": _is_poolset(self.filename),
+            "durability": durability(),
+        }
 
     def close(self) -> None:
         """Release garbage, mark the pool clean and close the file.  Calling
