@@ -149,6 +149,30 @@ int off_ok(pmo_pool *h, uint64_t off, uint64_t size)
            size <= h->limit - off;
 }
 
+/* The data of the substructure at off, of size bytes, owned by owner; NULL
+ * if the offset does not lead to one (damaged data). */
+void *sub_data(pmo_pool *h, uint64_t off, uint64_t size, uint64_t owner)
+{
+    if (size > h->limit || !off_ok(h, off, sizeof(struct pmo_sub) + size))
+        return NULL;
+    struct pmo_sub *s = P(h, off);
+    return s->magic == PMO_SUB_MAGIC && s->owner == owner ? s + 1 : NULL;
+}
+
+/* A fresh substructure of size bytes for owner, in the transaction. */
+int sub_alloc(pmo_pool *h, uint64_t size, uint64_t type_num, uint64_t owner,
+              uint64_t *off, void **data)
+{
+    int st = tx_alloc(h, sizeof(struct pmo_sub) + size, type_num, 0, off);
+    if (st)
+        return st;
+    struct pmo_sub *s = P(h, *off);
+    s->magic = PMO_SUB_MAGIC;
+    s->owner = owner;
+    *data = s + 1;
+    return 0;
+}
+
 static int pmdk_status(void)
 {
     return errno == ENOMEM ? PMO_ENOMEM : PMO_ETXFAIL;

@@ -24,12 +24,26 @@ typedef struct {
     uint64_t bits;
 } pmo_slot;
 
-/* Every PObject starts with this header. */
+/* Every PObject starts with this header; the magic lets a damaged
+ * reference be told from an object before anything trusts it. */
 struct pmo_hdr {
     uint64_t refcnt;
     uint32_t type;
-    uint32_t layout;
+    uint16_t layout;
+    uint16_t magic;
 };
+
+#define PMO_HDR_MAGIC 0x5A3C
+
+/* Every substructure (list items, dict table, zct) starts with this: the
+ * magic and the offset of its owner, checked before it is used or freed,
+ * since libpmemobj crashes freeing a wild pointer. */
+struct pmo_sub {
+    uint64_t magic;
+    uint64_t owner;
+};
+
+#define PMO_SUB_MAGIC 0x31425553504d4f50ULL
 
 struct pmo_blob {          /* str, bytes, big int, complex, pickle */
     struct pmo_hdr hdr;
@@ -49,7 +63,7 @@ struct pmo_list {
     struct pmo_hdr hdr;
     uint64_t len;
     uint64_t cap;
-    uint64_t items;        /* offset of cap slots, or 0 */
+    uint64_t items;        /* substructure of cap slots, or 0 */
 };
 
 struct pmo_entry {
@@ -136,6 +150,9 @@ static inline uint64_t OFF(pmo_pool *h, const void *p)
 }
 
 int off_ok(pmo_pool *h, uint64_t off, uint64_t size);
+void *sub_data(pmo_pool *h, uint64_t off, uint64_t size, uint64_t owner);
+int sub_alloc(pmo_pool *h, uint64_t size, uint64_t type_num, uint64_t owner,
+              uint64_t *off, void **data);
 int snap(void *p, size_t size);
 int touch(void *p, size_t size);
 int tx_alloc(pmo_pool *h, uint64_t size, uint64_t type_num, int zero,
@@ -144,6 +161,8 @@ int tx_free(pmo_pool *h, uint64_t off);
 
 /* -- objects (value.c) -- */
 struct pmo_hdr *hdr_at(pmo_pool *h, uint64_t off);
+void init_hdr(struct pmo_hdr *hd, uint32_t type, uint32_t layout,
+              uint64_t refcnt);
 int check_in(pmo_pool *h, const pmo_in *in);
 int store_value(pmo_pool *h, const pmo_in *in, pmo_slot *dst);
 int drop_slot(pmo_pool *h, const pmo_slot *s);

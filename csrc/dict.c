@@ -17,15 +17,21 @@
 
 #define ENTRY_SIZE sizeof(struct pmo_entry)
 
+/* The table block: nindex indexes, then cap entries (after its header). */
+static inline int64_t *dict_index(pmo_pool *h, struct pmo_dict *d)
+{
+    return (int64_t *)((struct pmo_sub *)P(h, d->table) + 1);
+}
+
 struct pmo_entry *dict_entries(pmo_pool *h, struct pmo_dict *d)
 {
     if (d->table == 0 || d->nindex == 0 ||
         (d->nindex & (d->nindex - 1)) != 0 || d->cap >= d->nindex ||
         d->filled > d->cap || d->used > d->filled ||
         d->nindex > h->limit / 8 ||
-        !off_ok(h, d->table, d->nindex * 8 + d->cap * ENTRY_SIZE))
+        !sub_data(h, d->table, d->nindex * 8 + d->cap * ENTRY_SIZE, OFF(h, d)))
         return NULL;
-    return (struct pmo_entry *)((char *)P(h, d->table) + d->nindex * 8);
+    return (struct pmo_entry *)(dict_index(h, d) + d->nindex);
 }
 
 static int dict_at(pmo_pool *h, uint64_t off, struct pmo_dict **dp)
@@ -40,11 +46,6 @@ static int dict_at(pmo_pool *h, uint64_t off, struct pmo_dict **dp)
                         (unsigned long long)off);
     *dp = d;
     return 0;
-}
-
-static inline int64_t *dict_index(pmo_pool *h, struct pmo_dict *d)
-{
-    return P(h, d->table);
 }
 
 /* -- key comparison ----------------------------------------------------------------- */
@@ -206,11 +207,12 @@ static int resize(pmo_pool *h, struct pmo_dict *d, uint64_t minused)
     while (nindex * 2 / 3 < minused * 2)
         nindex <<= 1;
     uint64_t cap = nindex * 2 / 3, noff;
-    int st = tx_alloc(h, nindex * 8 + cap * ENTRY_SIZE, PMO_TN_DICT_TABLE, 0,
-                      &noff);
+    void *data;
+    int st = sub_alloc(h, nindex * 8 + cap * ENTRY_SIZE, PMO_TN_DICT_TABLE,
+                       OFF(h, d), &noff, &data);
     if (st)
         return st;
-    int64_t *nidx = P(h, noff);
+    int64_t *nidx = data;
     struct pmo_entry *ne = (struct pmo_entry *)((char *)nidx + nindex * 8);
     memset(nidx, 0xff, nindex * 8);   /* all IX_EMPTY */
     struct pmo_dict nd = *d;

@@ -19,14 +19,11 @@ static int list_at(pmo_pool *h, uint64_t off, struct pmo_list **lp,
         !off_ok(h, off, sizeof(struct pmo_list)))
         return pmo_fail(PMO_EINVAL, "not a list");
     struct pmo_list *l = (struct pmo_list *)hd;
-    *items = NULL;
-    if (l->items == 0 ? l->len != 0
-        : (l->len > l->cap || l->cap > h->limit / sizeof(pmo_slot) ||
-           !off_ok(h, l->items, l->cap * sizeof(pmo_slot))))
+    *items = l->items && l->len <= l->cap
+        ? sub_data(h, l->items, l->cap * sizeof(pmo_slot), off) : NULL;
+    if (l->items ? *items == NULL : l->len != 0)
         return pmo_fail(PMO_ECORRUPT, "list at offset %llu is damaged",
                         (unsigned long long)off);
-    if (l->items)
-        *items = P(h, l->items);
     *lp = l;
     return 0;
 }
@@ -40,17 +37,19 @@ static int grow(pmo_pool *h, struct pmo_list *l, pmo_slot **items,
     if (cap < need)
         cap = need;
     uint64_t noff;
-    int st = tx_alloc(h, cap * sizeof(pmo_slot), PMO_TN_LIST_ITEMS, 0, &noff);
+    void *data;
+    int st = sub_alloc(h, cap * sizeof(pmo_slot), PMO_TN_LIST_ITEMS, OFF(h, l),
+                       &noff, &data);
     if (st)
         return st;
     if (l->len)
-        memcpy(P(h, noff), *items, l->len * sizeof(pmo_slot));
+        memcpy(data, *items, l->len * sizeof(pmo_slot));
     uint64_t old = l->items;
     if ((st = snap(&l->len, 3 * sizeof(uint64_t))) != 0)
         return st;
     l->cap = cap;
     l->items = noff;
-    *items = P(h, noff);
+    *items = data;
     return old ? tx_free(h, old) : 0;
 }
 

@@ -20,7 +20,17 @@ struct pmo_hdr *hdr_at(pmo_pool *h, uint64_t off)
     if (!off_ok(h, off, sizeof(struct pmo_hdr)))
         return NULL;
     struct pmo_hdr *hd = P(h, off);
-    return valid_layout(hd->layout) && hd->type != 0 ? hd : NULL;
+    return hd->magic == PMO_HDR_MAGIC && valid_layout(hd->layout) &&
+           hd->type != 0 ? hd : NULL;
+}
+
+void init_hdr(struct pmo_hdr *hd, uint32_t type, uint32_t layout,
+              uint64_t refcnt)
+{
+    hd->refcnt = refcnt;
+    hd->type = type;
+    hd->layout = (uint16_t)layout;
+    hd->magic = PMO_HDR_MAGIC;
 }
 
 static int corrupt_ref(uint64_t off)
@@ -92,9 +102,7 @@ int new_blob(pmo_pool *h, uint32_t type, const char *data, size_t n,
     if (st)
         return st;
     struct pmo_blob *b = P(h, *off);
-    b->hdr.refcnt = 1;
-    b->hdr.type = type;
-    b->hdr.layout = PMO_L_BLOB;
+    init_hdr(&b->hdr, type, PMO_L_BLOB, 1);
     b->len = n;
     b->hash = (type == PMO_T_STR || type == PMO_T_BYTES)
         ? hash_bytes(type == PMO_T_STR ? PMO_K_NEW_STR : PMO_K_NEW_BYTES,
@@ -214,7 +222,7 @@ pmo_out out_slot(pmo_pool *h, const pmo_slot *s)
         o.layout = hd->layout;
         if (hd->layout == PMO_L_BLOB) {
             struct pmo_blob *b = (struct pmo_blob *)hd;
-            if (!off_ok(h, s->bits, sizeof(*b)) ||
+            if (!off_ok(h, s->bits, sizeof(*b)) || b->len >= h->limit ||
                 !off_ok(h, s->bits, sizeof(*b) + b->len + 1)) {
                 o.status = corrupt_ref(s->bits);
                 break;
@@ -277,7 +285,7 @@ int traverse(pmo_pool *h, uint64_t off, slot_visit vs, sub_visit vsub,
     case PMO_L_TUPLE: {
         struct pmo_tuple *t = (struct pmo_tuple *)hd;
         if (!off_ok(h, off, sizeof(*t)) ||
-            t->n > (h->limit - off) / sizeof(pmo_slot))
+            t->n > (h->limit - off - sizeof(*t)) / sizeof(pmo_slot))
             return corrupt_ref(off);
         for (uint64_t i = 0; i < t->n && !st; i++)
             st = vs(h, &t->items[i], arg);
@@ -287,10 +295,10 @@ int traverse(pmo_pool *h, uint64_t off, slot_visit vs, sub_visit vsub,
         struct pmo_list *l = (struct pmo_list *)hd;
         if (l->items == 0)
             return 0;
-        if (l->len > l->cap ||
-            !off_ok(h, l->items, l->cap * sizeof(pmo_slot)))
+        pmo_slot *items = l->len > l->cap ? NULL
+            : sub_data(h, l->items, l->cap * sizeof(pmo_slot), off);
+        if (items == NULL)
             return corrupt_ref(off);
-        pmo_slot *items = P(h, l->items);
         for (uint64_t i = 0; i < l->len && !st; i++)
             st = vs(h, &items[i], arg);
         return st ? st : vsub(h, l->items, arg);
@@ -405,13 +413,17 @@ int zct_push(pmo_pool *h, uint64_t off)
 {
     struct pmo_root *r = h->root;
     int st;
+    uint64_t *a = r->zct_cap ? sub_data(h, r->zct, r->zct_cap * 8, 0) : NULL;
+    if (r->zct_len > r->zct_cap || (r->zct_cap && a == NULL))
+        return pmo_fail(PMO_ECORRUPT, "zero-count table is damaged");
     if (r->zct_len == r->zct_cap) {
         uint64_t cap = r->zct_cap ? r->zct_cap * 2 : 64, noff;
-        st = tx_alloc(h, cap * 8, PMO_TN_ZCT, 0, &noff);
-        if (st)
+        void *na;
+        if ((st = sub_alloc(h, cap * 8, PMO_TN_ZCT, 0, &noff, &na)) != 0)
             return st;
         if (r->zct_len)
-            memcpy(P(h, noff), P(h, r->zct), r->zct_len * 8);
+            memcpy(na, a, r->zct_len * 8);
+        a = na;
         uint64_t old = r->zct;
         if ((st = snap(&r->zct, 24)) != 0)
             return st;
@@ -420,7 +432,6 @@ int zct_push(pmo_pool *h, uint64_t off)
         if (old && (st = tx_free(h, old)) != 0)
             return st;
     }
-    uint64_t *a = P(h, r->zct);
     if ((st = touch(&a[r->zct_len], 8)) != 0 ||
         (st = snap(&r->zct_len, 8)) != 0)
         return st;
@@ -452,11 +463,12 @@ int64_t pmo_zct_take(pmo_pool *h, uint64_t *buf, uint64_t max)
     struct pmo_root *r = h->root;
     uint64_t n = r->zct_len < max ? r->zct_len : max;
     if (n) {
-        if (!off_ok(h, r->zct, r->zct_cap * 8) || r->zct_len > r->zct_cap)
+        uint64_t *a = sub_data(h, r->zct, r->zct_cap * 8, 0);
+        if (r->zct_len > r->zct_cap || a == NULL)
             st = pmo_fail(PMO_ECORRUPT, "zero-count table is damaged");
         else if ((st = snap(&r->zct_len, 8)) == 0) {
             r->zct_len -= n;
-            memcpy(buf, (uint64_t *)P(h, r->zct) + r->zct_len, n * 8);
+            memcpy(buf, a + r->zct_len, n * 8);
         }
     }
     h->pushed = 0;
@@ -583,11 +595,8 @@ int64_t pmo_new_object(pmo_pool *h, uint32_t type, uint32_t layout,
     uint64_t off = 0;
     st = tx_alloc(h, PMO_HEADER_SIZE + body_size(layout, size),
                   PMO_TN_POBJECT, 1, &off);
-    if (st == 0) {
-        struct pmo_hdr *hd = P(h, off);
-        hd->type = type;
-        hd->layout = layout;
-    }
+    if (st == 0)
+        init_hdr(P(h, off), type, layout, 0);
     st = op_leave(h, own, st);
     return st < 0 ? st : (int64_t)off;
 }
@@ -604,8 +613,7 @@ int64_t pmo_tuple_new(pmo_pool *h, uint32_t type, uint64_t n, int64_t hash)
                   PMO_TN_POBJECT, 1, &off);
     if (st == 0) {
         struct pmo_tuple *t = P(h, off);
-        t->hdr.type = type;
-        t->hdr.layout = PMO_L_TUPLE;
+        init_hdr(&t->hdr, type, PMO_L_TUPLE, 0);
         t->n = n;
         t->hash = hash;
     }
@@ -697,8 +705,7 @@ int64_t pmo_new_value(pmo_pool *h, uint64_t kind, int64_t i, double f,
                       PMO_TN_POBJECT, 1, &off);
         if (st == 0) {
             struct pmo_tuple *t = P(h, off);
-            t->hdr.type = PMO_T_BOX;
-            t->hdr.layout = PMO_L_TUPLE;
+            init_hdr(&t->hdr, PMO_T_BOX, PMO_L_TUPLE, 0);
             t->n = 1;
             st = store_value(h, &in, &t->items[0]);
         }
@@ -771,10 +778,7 @@ int64_t pmo_type_table(pmo_pool *h)
         uint64_t off;
         st = tx_alloc(h, sizeof(struct pmo_list), PMO_TN_POBJECT, 1, &off);
         if (st == 0 && (st = snap(t, sizeof(*t))) == 0) {
-            struct pmo_hdr *hd = P(h, off);
-            hd->refcnt = 1;
-            hd->type = PMO_T_LIST;
-            hd->layout = PMO_L_LIST;
+            init_hdr(P(h, off), PMO_T_LIST, PMO_L_LIST, 1);
             t->kind = PMO_K_REF;
             t->bits = off;
         }

@@ -1,0 +1,343 @@
+"""The command-line tools, run as real subprocesses: ``python -m pmemobj``
+(info, ls, check, gc) and ``python -m parkit`` (ls, info, processes)."""
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import subprocess
+import sys
+
+import pytest
+
+import parkit
+import pmemobj
+import tasks_for_tests as tft
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(module: str, *args: str, stderr=subprocess.PIPE, env=None) -> subprocess.CompletedProcess:
+    """``python -m module args...`` with this environment (plus the checkout
+    on PYTHONPATH)."""
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
+    return subprocess.run([sys.executable, "-m", module, *args], stdout=subprocess.PIPE,
+                          stderr=stderr, text=True, env=env, timeout=120)
+
+
+def pm(*args: str, **kw) -> subprocess.CompletedProcess:
+    return run("pmemobj", *args, **kw)
+
+
+def pk(*args: str, **kw) -> subprocess.CompletedProcess:
+    return run("parkit", *args, **kw)
+
+
+@pytest.fixture
+def sample(pool_path):
+    """A closed pool holding a small tree."""
+    with pmemobj.create(pool_path) as pool:
+        pool.root = {"name": "demo", "scores": [3, 1, 2], "long": "x" * 500,
+                     "blob": b"\xff" * 300, "nested": {"t": (1, 2), "deeper": [[1]]},
+                     "tags": {"a"}}
+    return pool_path
+
+
+def make_cycle(path: str) -> None:
+    """Two lists referring to each other, then dropped from the root: an
+    unreachable cycle only gc frees."""
+    with pmemobj.open(path) as pool:
+        a = pool.new(pmemobj.PersistentList)
+        b = pool.new(pmemobj.PersistentList)
+        a.append(b)
+        b.append(a)
+        pool.root["cycle"] = a
+        del pool.root["cycle"]
+        del a, b
+
+
+# -- pmemobj info ------------------------------------------------------------------------
+
+def test_info_table(sample):
+    r = pm("info", sample)
+    assert r.returncode == 0 and r.stderr == ""
+    head = r.stdout.split("\n\n")[0]
+    lines = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in head.splitlines())
+    assert lines["pool"] == sample
+    assert lines["size"] == "8.0 MiB (8388608 bytes)"
+    assert lines["growable"] == "no" and lines["clean shutdown"] == "yes"
+    assert lines["layout"] == f"{pmemobj.LAYOUT} (version 1)"
+    assert "PersistentDict" in r.stdout and "PersistentList" in r.stdout
+    assert lines["durability"] == pmemobj.pool.durability()
+
+
+def test_info_json_matches_the_library(sample):
+    r = pm("info", sample, "--json")
+    assert r.returncode == 0
+    got = json.loads(r.stdout)
+    with pmemobj.open(sample) as pool:
+        want = pool.info()
+    assert got == json.loads(json.dumps(want))
+    assert got["objects_by_type"]["PersistentList"]["count"] == 3
+
+
+def test_info_reports_an_unclean_shutdown_as_found(sample):
+    code = ("import os, pmemobj\n"
+            f"p = pmemobj.open({sample!r}); p.root['x'] = 1; os._exit(0)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+    r = pm("info", sample, "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["clean_shutdown"] is False
+    assert "not closed cleanly" in r.stderr and "Traceback" not in r.stderr
+    r = pm("info", sample)
+    assert "clean shutdown  yes" in r.stdout
+
+
+def test_info_of_a_growable_pool(tmp_path):
+    path = str(tmp_path / "grow.pool")
+    with pmemobj.PersistentObjectPool(path, "x", pool_size=64 << 20, growable=True) as pool:
+        pool.root = [1]
+    r = pm("info", path, "--json")
+    info = json.loads(r.stdout)
+    assert r.returncode == 0 and info["growable"] is True and info["pool_size"] > 0
+
+
+# -- pmemobj ls ------------------------------------------------------------------------
+
+def test_ls_tree(sample):
+    r = pm("ls", sample)
+    assert r.returncode == 0 and r.stderr == ""
+    lines = r.stdout.splitlines()
+    assert lines[0] == "root: PersistentDict (6 items)"
+    assert "  'name': 'demo'" in lines
+    assert "  'scores': PersistentList (3 items)" in lines
+    assert "    [1]: 1" in lines
+    long_line = next(line for line in lines if line.startswith("  'long'"))
+    assert "…" in long_line and "(500 chars)" in long_line and len(long_line) < 80
+    blob = next(line for line in lines if line.startswith("  'blob'"))
+    assert "(300 bytes)" in blob and len(blob) < 80
+    assert "    't': tuple (2 items)" in lines
+    assert "    'deeper': PersistentList (1 item)" in lines
+    assert not any(line.startswith("      ") for line in lines)  # depth 2
+    assert "  'tags': PersistentSet (1 item)" in lines and "    - 'a'" in lines
+
+
+def test_ls_depth_items_and_cycles(pool_path):
+    with pmemobj.create(pool_path) as pool:
+        pool.root = {"many": list(range(10)), "deep": [[[["bottom"]]]]}
+        me = pool.new(pmemobj.PersistentList)
+        me.append(me)
+        pool.root["me"] = me
+        del me
+    assert pm("ls", pool_path, "--depth", "0").stdout == "root: PersistentDict (3 items)\n"
+    out = pm("ls", pool_path, "--depth", "9", "--max-items", "4").stdout.splitlines()
+    assert "    [3]: 3" in out and "    … 6 more" in out and "    [4]: 4" not in out
+    assert "          [0]: 'bottom'" in out
+    assert "    [0]: PersistentList (1 item) <cycle>" in out
+    assert pm("ls", pool_path, "--depth", "-1").returncode == 2
+
+
+def test_ls_of_an_empty_pool(pool_path):
+    pmemobj.create(pool_path).close()
+    r = pm("ls", pool_path)
+    assert r.returncode == 0 and r.stdout == "root: None\n"
+
+
+# -- pmemobj check and gc ------------------------------------------------------------------------
+
+def findings(out: str) -> dict:
+    """The counts check printed: {"unreachable objects": 4, ...}."""
+    got = {}
+    for line in out.splitlines():
+        label, _, count = line.rpartition("  ")
+        if label.strip() and count.replace(",", "").isdigit():
+            got[label.strip()] = int(count.replace(",", ""))
+    return got
+
+
+def test_check_a_clean_pool(sample):
+    r = pm("check", sample)
+    assert r.returncode == 0 and r.stderr == ""
+    f = findings(r.stdout)
+    assert f["unreachable objects"] == f["reference count mismatches"] == \
+        f["dangling references"] == 0 and f["objects"] > 0
+    assert r.stdout.rstrip().endswith(f"{sample}: clean")
+
+
+def test_check_finds_an_unreachable_cycle_and_repair_frees_it(sample):
+    make_cycle(sample)
+    r = pm("check", sample)
+    assert r.returncode == 1
+    assert findings(r.stdout)["unreachable objects"] == 4  # 2 lists + their arrays
+    assert "problems found" in r.stdout and "--repair" in r.stdout
+    r = pm("check", sample, "--repair")
+    assert r.returncode == 0, r.stdout
+    f = findings(r.stdout)  # the last check's counts, and gc's
+    assert f["freed"] == 2 and f["unreachable objects"] == 0
+    assert r.stdout.rstrip().endswith("clean")
+    assert pm("check", sample).returncode == 0
+
+
+def test_gc_prints_counts(sample):
+    make_cycle(sample)
+    r = pm("gc", sample)
+    assert r.returncode == 0 and r.stderr == ""
+    f = findings(r.stdout)
+    assert f["freed"] == 2 and f["substructures freed"] == 2 and f["refcounts fixed"] == 0
+    assert findings(pm("gc", sample).stdout)["freed"] == 0
+
+
+def test_progress_only_when_asked_or_on_a_tty_for_big_pools(sample, tmp_path):
+    r = pm("gc", sample)
+    assert r.stderr == ""  # not a TTY, small pool
+    r = pm("check", sample, "--progress")
+    assert r.returncode == 0
+    phases = [line.split("] ", 1)[1] for line in r.stderr.splitlines()]
+    assert phases[0] == f"opening {sample}" and phases[-1] == "done"
+    assert any(p.startswith("marking/checking") for p in phases)
+    big = str(tmp_path / "big.pool")
+    with pmemobj.create(big, pool_size=64 << 20) as pool:
+        pool.root = [f"item number {i:012d}" for i in range(100_001)]
+    for path, shown in ((sample, False), (big, True)):
+        master, slave = pty.openpty()
+        try:
+            r = pm("gc", path, stderr=slave)
+            os.close(slave)
+            err = b""
+            while True:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                err += chunk
+        finally:
+            os.close(master)
+        assert r.returncode == 0
+        assert (b"marking/sweeping 100,00" in err and b"done" in err) == shown, err
+
+
+# -- bad files ------------------------------------------------------------------------
+
+def _bad_file(kind: str, tmp_path) -> str:
+    path = str(tmp_path / f"{kind}.pool")
+    if kind == "empty":
+        open(path, "wb").close()
+    elif kind == "random":
+        with open(path, "wb") as f:
+            f.write(os.urandom(64 << 10))
+    elif kind == "truncated":
+        pmemobj.create(path).close()
+        os.truncate(path, 1 << 20)
+    elif kind == "directory":
+        os.mkdir(path)
+    return path  # "missing": nothing there
+
+
+@pytest.mark.parametrize("kind,words", [
+    ("empty", "empty"), ("random", "not a pmemobj pool"), ("truncated", "truncated"),
+    ("missing", "does not exist"), ("directory", "directory")])
+def test_bad_files_give_one_line_and_status_2(kind, words, tmp_path):
+    path = _bad_file(kind, tmp_path)
+    for command in ("info", "ls", "check", "gc"):
+        r = pm(command, path)
+        assert r.returncode == 2, (command, r)
+        assert r.stdout == "" and r.stderr.count("\n") == 1, r.stderr
+        assert r.stderr.startswith(f"pmemobj: {path}: ") and words in r.stderr
+
+
+def test_a_pool_in_use(sample):
+    with pmemobj.open(sample):
+        r = pm("check", sample)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert sample in r.stderr and "in use" in r.stderr
+
+
+def test_usage_errors():
+    r = pm()
+    assert r.returncode == 2 and "usage: pmemobj" in r.stderr
+    assert pm("--help").stdout.startswith("usage: pmemobj")
+
+
+# -- parkit ------------------------------------------------------------------------------
+
+@pytest.fixture
+def storage(tmp_path):
+    path = str(tmp_path / "storage")
+    parkit.set_storage_path(path)
+    counts = parkit.Dict("app/counts")
+    counts["a"] = 1
+    counts["b"] = 2
+    parkit.Queue("app/jobs").put("job")
+    parkit.Log("logs/events").append("started")
+    yield path
+    parkit.close_all()
+
+
+def test_parkit_ls(storage):
+    r = pk("--storage", storage, "ls")  # the test process still owns the pools
+    assert r.returncode == 0 and r.stderr == ""
+    rows = [line.split() for line in r.stdout.splitlines()]
+    assert rows == [["namespace", "objects"], ["app", "2"], ["logs", "1"]]
+    r = pk("ls", "app", "--storage", storage)
+    rows = [line.split() for line in r.stdout.splitlines()]
+    assert rows[0] == ["name", "type", "version", "created"]
+    assert [row[:3] for row in rows[1:]] == [["counts", "Dict", "2"], ["jobs", "Queue", "1"]]
+    env = dict(os.environ, PARKIT_STORAGE_PATH=storage)
+    assert pk("ls", "logs", env=env).stdout.split()[4:7] == ["events", "Log", "1"]
+
+
+def test_parkit_errors(storage, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PARKIT_STORAGE_PATH"}
+    for args, words in ((["ls"], "no storage path"),
+                        (["--storage", str(tmp_path / "nope"), "ls"], "does not exist"),
+                        (["--storage", storage, "ls", "nope"], "no namespace 'nope'"),
+                        (["--storage", storage, "ls", "../up"], "invalid namespace")):
+        r = pk(*args, env=env)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and words in r.stderr, r.stderr
+        assert r.stderr.startswith("parkit: ")
+    assert not os.path.exists(tmp_path / "nope")
+
+
+def test_parkit_info_does_not_start_workers(storage):
+    r = pk("--storage", storage, "info")
+    assert r.returncode == 0 and r.stderr == ""
+    assert f"storage path  {storage}" in r.stdout
+    assert "live workers  0" in r.stdout and "pool size     not set" in r.stdout
+    rows = [line.split() for line in r.stdout.split("\n\n")[1].splitlines()]
+    assert rows[0] == ["namespace", "max", "size", "disk", "usage"]
+    assert [row[0] for row in rows[1:]] == ["app", "logs"]
+    assert rows[1][1:3] == ["1.0", "GiB"]
+    assert not os.path.exists(os.path.join(storage, "__parkit__.pool"))  # nothing created
+    parkit.set_pool_size(0)
+    r = pk("--storage", storage, "info")
+    assert "pool size     0" in r.stdout and "live workers  0" in r.stdout
+    assert parkit.pool.workers() == []
+
+
+def test_parkit_processes(storage):
+    task = parkit.create_task(tft.add)
+    created = parkit.Process.create(task, (1, 2))
+    r = pk("--storage", storage, "processes")
+    rows = [line.split() for line in r.stdout.splitlines()]
+    assert r.returncode == 0 and rows[0] == ["process", "task", "status", "pid", "created",
+                                             "started", "finished"]
+    assert rows[1][:4] == [created.name[len("process."):], "add", "created", "-"]
+    assert pk("--storage", storage, "processes", "--status", "finished").stdout == \
+        "no processes\n"
+    assert pk("--storage", storage, "processes", "--status", "bogus").returncode == 2
+    parkit.set_pool_size(1)
+    try:
+        done = task(2, 3)
+        assert done.wait(60) and done.result == 5
+        r = pk("--storage", storage, "processes", "--status", "finished")
+        rows = [line.split() for line in r.stdout.splitlines()]
+        assert len(rows) == 2 and rows[1][:4] == [done.name[len("process."):], "add",
+                                                  "finished", str(done.pid)]
+        assert "-" not in rows[1][4:]  # created, started and finished times
+        info = pk("--storage", storage, "info").stdout
+        assert f"live workers  1 ({done.pid})" in info and "pool size     1" in info
+    finally:
+        parkit.killall()
