@@ -58,10 +58,10 @@ bench-c: deps
 	$(MAKE) --no-print-directory -C src/bench_c
 
 bench: $(BUILT) bench-c
-	$(PY) src/bench.py
+	$(PY) -m pip install -q -e '.[bench]' && $(PY) src/bench.py
 
 crash: $(BUILT)
-	$(FORCE) $(PY) -m tests.crash.harness --cycles $${CRASH_CYCLES:-200}
+	$(FORCE) $(PY) tests/crash/harness.py --cycles $${CRASH_CYCLES:-200}
 
 soak: $(BUILT)
 	$(FORCE) HYPOTHESIS_PROFILE=soak $(PYTEST) tests

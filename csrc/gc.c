@@ -212,6 +212,29 @@ int pmo_gc_mark(pmo_pool *h, uint64_t off, int mode)
     return st;
 }
 
+/* Count the zero-count table's objects as held (not as stored references):
+ * for checking a pool that is not collected first. */
+int pmo_gc_mark_zct(pmo_pool *h)
+{
+    int st = gc_lock(h);
+    if (st)
+        return st;
+    struct pmo_root *r = h->root;
+    uint64_t *a = r->zct_cap ? sub_data(h, r->zct, r->zct_cap * 8, 0) : NULL;
+    if (r->zct_len > r->zct_cap || (r->zct_len && a == NULL)) {
+        st = pmo_fail(PMO_ECORRUPT, "zero-count table is damaged");
+    } else {
+        for (uint64_t k = 0; k < r->zct_len; k++) {
+            struct pmo_hdr *hd = hdr_at(h, a[k]);
+            if (hd != NULL && hd->refcnt == 0)   /* others are stale entries */
+                mark_ref(h->gc, a[k], 0);
+        }
+        st = drain(h, h->gc);
+    }
+    read_leave(h);
+    return st;
+}
+
 int64_t pmo_gc_next_opaque(pmo_pool *h)
 {
     int st = gc_lock(h);

@@ -232,6 +232,7 @@ int64_t pmo_dict_last(pmo_pool *h, uint64_t d);
 /* -- garbage collection ----------------------------------------------------- */
 int pmo_gc_begin(pmo_pool *h);
 int pmo_gc_mark(pmo_pool *h, uint64_t off, int is_pobject);
+int pmo_gc_mark_zct(pmo_pool *h);
 int64_t pmo_gc_next_opaque(pmo_pool *h);
 int pmo_gc_sweep(pmo_pool *h, uint64_t *stats4);
 void pmo_gc_end(pmo_pool *h);

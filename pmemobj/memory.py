@@ -627,14 +627,16 @@ class MemoryManager:
             self._collect_in_tx(keep_live)
 
     def _mark(self, check: bool) -> None:
-        """Mark from the root, from live Python objects (not when checking)
-        and through Python-defined types."""
+        """Mark from the root, from live Python objects and the zero-count
+        table (when checking: objects waiting there are not leaks), and
+        through Python-defined types."""
         h = self._h
         self._check(lib.pmo_gc_begin(h))
         try:
-            if not check:
-                for off in list(self._objects.keys()):
-                    self._check(lib.pmo_gc_mark(h, off, 2))
+            for off in list(self._objects.keys()):
+                self._check(lib.pmo_gc_mark(h, off, 2))
+            if check:
+                self._check(lib.pmo_gc_mark_zct(h))
             while True:
                 off = self._checked(lib.pmo_gc_next_opaque(h))
                 if off == 0:

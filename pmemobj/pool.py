@@ -195,11 +195,16 @@ class PersistentObjectPool:
     file and the heap lives in part files under ``filename + ".parts"``,
     added as it grows, up to *pool_size* bytes; an empty pool takes 8 MiB
     of disk whatever its maximum.
+
+    *collect_unclean=False* skips the collection after an unclean shutdown
+    (for inspecting such a pool as it was found); :attr:`recovered` holds
+    the collection's counts when it ran.
     """
 
     def __init__(self, filename: PathLike, flag: str = "w",
                  pool_size: int = MIN_POOL_SIZE, mode: int = 0o666,
-                 debug: bool = False, *, growable: bool = False):
+                 debug: bool = False, *, growable: bool = False,
+                 collect_unclean: bool = True):
         path = os.fsdecode(os.fspath(filename))
         if flag not in ("w", "x", "c"):
             raise ValueError(f"flag must be 'w', 'x' or 'c', not {flag!r}")
@@ -235,10 +240,11 @@ class PersistentObjectPool:
             raise err
         self._closed = False
         self.mm = MemoryManager(self, self._h)
-        if not lib.pmo_was_clean(self._h):
+        self.recovered: Optional[Dict[str, int]] = None
+        if not lib.pmo_was_clean(self._h) and collect_unclean:
             log.warning("%s was not closed cleanly; collecting garbage", path)
-            stats = self.gc()
-            log.warning("%s: %s", path, stats)
+            self.recovered = self.gc()
+            log.warning("%s: %s", path, self.recovered)
 
     # -- state -------------------------------------------------------------
 
@@ -305,8 +311,9 @@ class PersistentObjectPool:
         return stats
 
     def check(self) -> Dict[str, int]:
-        """Verify the pool without changing it: objects, unreachable ones,
-        reference count mismatches, dangling references."""
+        """Verify the pool without changing it: objects, unreachable ones
+        (not reachable from the root, nor waiting to be freed), reference
+        count mismatches, dangling references."""
         self._require_open()
         return self.mm._check_pool()
 

@@ -1,0 +1,225 @@
+"""Crash injection: kill -9 a child doing random mixed operations at a random
+moment, reopen the pool, and verify it.
+
+    python tests/crash/harness.py [--cycles 200] [--seed S] [--dir DIR]
+
+Each cycle starts a child that resumes the operation stream where the pool
+says it stopped and runs until it is killed.  Most steps run in one
+transaction with the step counter; every fourth runs on its own (the
+container operation is atomic, the counter follows separately), so the
+pool must equal the model after the last counted step, or after the one in
+flight.  Then, before anything is collected: reference counts must equal
+the references found, and every object must be reachable from the root or
+waiting in the zero-count table (no leak).  The same runs for parkit
+objects (Dict, Log, Queue) shared through a storage path.
+
+Prints cycles, steps committed, lost steps, inconsistencies and leaks; exits
+non-zero on any problem.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Dict
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path[:0] = [HERE, ROOT]
+
+import pmemobj  # noqa: E402
+from ops import model, plain, step  # noqa: E402
+
+CHILD = r"""
+import sys
+sys.path[:0] = [{here!r}, {root!r}]
+import pmemobj
+from ops import apply, step
+from crash_types import Record
+seed, path = int(sys.argv[1]), sys.argv[2]
+pool = pmemobj.open(path)
+root = pool.root
+c = {{"list": root["list"], "dict": root["dict"], "set": root["set"]}}
+obj = root["obj"]
+i = root["step"]
+print("go", flush=True)
+while True:
+    op = step(seed, i)
+    if i % 4 == 3:
+        apply(op, c, obj)          # atomic on its own
+        root["step"] = i + 1       # a crash may fall in between
+    else:
+        with pool.transaction():
+            apply(op, c, obj)
+            root["step"] = i + 1
+    i += 1
+"""
+
+PARKIT_CHILD = r"""
+import sys
+sys.path[:0] = [{root!r}]
+import parkit
+parkit.set_storage_path(sys.argv[1])
+d, log, q = parkit.Dict("crash/d"), parkit.Log("crash/log"), parkit.Queue("crash/q")
+meta = parkit.Dict("crash/meta")
+i = meta["step"]
+print("go", flush=True)
+while True:
+    with parkit.transaction(d):
+        d[f"k{{i % 17}}"] = i
+        log.append(i)
+        if i % 3 == 2:
+            q.get_nowait()
+        else:
+            q.put(i)
+        meta["step"] = i + 1
+    i += 1
+"""
+
+
+def parkit_model(n: int) -> Dict[str, Any]:
+    d, log, q = {}, [], []
+    for i in range(n):
+        d[f"k{i % 17}"] = i
+        log.append(i)
+        if i % 3 == 2:
+            q.pop(0)
+        else:
+            q.append(i)
+    return {"d": d, "log": log, "q": q}
+
+
+def kill_after(args: list, delay: float) -> None:
+    child = subprocess.Popen([sys.executable, "-c", *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    line = child.stdout.readline()
+    if line.strip() != "go":
+        child.kill()
+        raise RuntimeError(f"child failed to start: {child.stderr.read()[-2000:]}")
+    time.sleep(delay)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+
+
+def inspect(path: str) -> Dict[str, int]:
+    """Counts and leaks of a pool as the crash left it (before any gc)."""
+    with pmemobj.PersistentObjectPool(path, "w", collect_unclean=False) as pool:
+        found = pool.check()
+    return found
+
+
+def pmemobj_cycle(path: str, seed: int, rng: random.Random, stats: Dict[str, int]) -> None:
+    code = CHILD.format(here=HERE, root=ROOT)
+    kill_after([code, str(seed), path], rng.uniform(0.0, 0.15))
+    found = inspect(path)
+    stats["refcount_mismatches"] += found["refcount_mismatches"] + found["dangling"]
+    stats["leaks"] += found["unreachable"]
+    with pmemobj.open(path) as pool:
+        root = pool.root
+        n = root["step"]
+        state = (plain({"list": root["list"], "dict": root["dict"], "set": root["set"]}),
+                 root["obj"]._p_attributes())
+        if state == model(seed, n):
+            pass
+        elif n % 4 == 3 and state == model(seed, n + 1):
+            root["step"] = n + 1       # the in-flight step landed whole
+            n += 1
+        else:
+            stats["inconsistent"] += 1
+            report("pmemobj", n, state, model(seed, n))
+            for k in range(-3, 4):
+                if state == model(seed, n + k):
+                    print(f"  ... equals the model after step {n + k}; in flight: "
+                          f"{[step(seed, j)[:2] for j in range(n - 1, n + 2)]}", file=sys.stderr)
+        stats["lost"] += max(0, stats["last_step"] - n)
+        stats["last_step"] = n
+        stats["steps"] = n
+
+
+def parkit_cycle(storage: str, rng: random.Random, stats: Dict[str, int]) -> None:
+    import parkit
+    kill_after([PARKIT_CHILD.format(root=ROOT), storage], rng.uniform(0.0, 0.15))
+    nsfile = parkit.storage.namespace_file("crash", storage)
+    found = inspect(nsfile)
+    stats["refcount_mismatches"] += found["refcount_mismatches"] + found["dangling"]
+    stats["leaks"] += found["unreachable"]
+    parkit.set_storage_path(storage)
+    n = parkit.Dict("crash/meta")["step"]
+    q = parkit.Queue("crash/q")
+    state = {"d": parkit.Dict("crash/d").to_dict(), "log": parkit.Log("crash/log").to_list(),
+             "q": q._read(lambda e, d: [d[k] for k in range(e["head"], e["tail"])])}
+    if state != parkit_model(n):
+        stats["inconsistent"] += 1
+        report("parkit", n, state, parkit_model(n))
+    stats["lost"] += max(0, stats["parkit_last"] - n)
+    stats["parkit_last"] = n
+    stats["parkit_steps"] = n
+    parkit.close_all()
+
+
+def report(kind: str, n: int, got: Any, want: Any) -> None:
+    print(f"INCONSISTENT {kind} state after step {n}:", file=sys.stderr)
+    print(f"  pool : {got!r:.2000}", file=sys.stderr)
+    print(f"  model: {want!r:.2000}", file=sys.stderr)
+
+
+def setup(directory: str) -> tuple:
+    path = os.path.join(directory, "crash.pool")
+    with pmemobj.create(path, pool_size=128 << 20) as pool:
+        from crash_types import Record
+        pool.root = {"list": [], "dict": {}, "set": set(), "step": 0}
+        pool.root["obj"] = pool.new(Record)
+    storage = os.path.join(directory, "parkit")
+    import parkit
+    parkit.set_storage_path(storage)
+    parkit.Dict("crash/d")
+    parkit.Log("crash/log")
+    parkit.Queue("crash/q")
+    parkit.Dict("crash/meta")["step"] = 0
+    parkit.close_all()
+    return path, storage
+
+
+def run(cycles: int, seed: int, directory: str, quiet: bool = False) -> Dict[str, int]:
+    rng = random.Random(seed)
+    path, storage = setup(directory)
+    stats = {"cycles": 0, "steps": 0, "parkit_steps": 0, "lost": 0, "inconsistent": 0,
+             "refcount_mismatches": 0, "leaks": 0, "last_step": 0, "parkit_last": 0}
+    for c in range(cycles):
+        if c % 2 == 0:
+            pmemobj_cycle(path, seed, rng, stats)
+        else:
+            parkit_cycle(storage, rng, stats)
+        stats["cycles"] += 1
+        if not quiet and (c + 1) % 10 == 0:
+            print(f"  {c + 1} cycles, {stats['steps']} + {stats['parkit_steps']} steps", flush=True)
+    return stats
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cycles", type=int, default=int(os.environ.get("CRASH_CYCLES", 200)))
+    ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--dir", default=None)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(dir=args.dir) as d:
+        print(f"crash harness: {args.cycles} cycles, seed {args.seed}, "
+              f"PMEM_IS_PMEM_FORCE={os.environ.get('PMEM_IS_PMEM_FORCE', '')!r}")
+        start = time.monotonic()
+        stats = run(args.cycles, args.seed, d)
+    print(f"cycles {stats['cycles']}  steps committed: pmemobj {stats['steps']}, "
+          f"parkit {stats['parkit_steps']}  ({time.monotonic() - start:.0f} s)")
+    print(f"lost steps {stats['lost']}  inconsistent states {stats['inconsistent']}  "
+          f"refcount errors {stats['refcount_mismatches']}  leaks {stats['leaks']}")
+    bad = stats["lost"] + stats["inconsistent"] + stats["refcount_mismatches"] + stats["leaks"]
+    print("OK" if bad == 0 else "FAILED")
+    return 0 if bad == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
