@@ -37,8 +37,10 @@ from .storage import (
 
 #: How long an owner keeps a namespace while other processes wait (s).
 SLICE = 0.010
-#: How often the background thread looks for waiters on idle namespaces.
+#: How often the background thread looks for waiters on idle namespaces,
+#: and the least time between two looks by a busy owner (each is a syscall).
 POLL = 0.002
+CHECK_EVERY = 0.001
 
 _SEQ = struct.Struct("<Q")
 
@@ -57,7 +59,11 @@ class Handle:
         self.depth = 0           # parkit transactions running in this process
         self._lock: Optional[NamespaceLock] = None
         self._since = 0.0
+        self._next_check = 0.0
         self._objects: Any = None
+        #: versions of this generation's objects, by name: only the owner
+        #: writes them, so they need reading once per ownership
+        self.versions: Dict[str, int] = {}
         self._seq: Optional[mmap.mmap] = None
 
     # -- ownership ------------------------------------------------------------
@@ -79,10 +85,13 @@ class Handle:
         try:
             if wrote:
                 self._bump()
-            if (self.depth == 0 and self.pool is not None
-                    and time.monotonic() - self._since > SLICE
-                    and self._lock is not None and self._lock.waiters()):
-                self._close()
+            if self.depth == 0 and self.pool is not None:
+                now = time.monotonic()
+                if now >= self._next_check:
+                    self._next_check = now + CHECK_EVERY
+                    if (now - self._since > SLICE and self._lock is not None
+                            and self._lock.waiters()):
+                        self._close()
         finally:
             self.mutex.release()
 
@@ -105,6 +114,7 @@ class Handle:
             raise
         self.pool = pool
         self._objects = objects
+        self.versions = {}
         self.generation += 1
         self._since = time.monotonic()
         _releaser.watch(self)

@@ -101,9 +101,14 @@ def _scope(target: Any, snapshot: bool, zero_copy: bool) -> Iterator[None]:
                 yield
             wrote = not snapshot
         except (pmemobj.PoolFullError, ContextError, ObjectNotFoundError):
+            handle.versions.clear()  # cached versions were rolled back
             raise
         except pmemobj.PmemError as e:
+            handle.versions.clear()
             raise TransactionError(f"transaction rolled back: {e}") from e
+        except BaseException:
+            handle.versions.clear()
+            raise
     finally:
         _tls.ctx = parent
         handle.depth -= 1
@@ -241,6 +246,7 @@ class Object:
                 if ctx is not None and ctx.snapshot:
                     raise ContextError("cannot create objects inside a snapshot")
                 uid = _uuid.uuid4().hex
+                h.versions.pop(self._name, None)
                 with pool.transaction():
                     objs[self._name] = {
                         "uuid": uid, "type": self._typename(), "created": time.time(),
@@ -310,15 +316,23 @@ class Object:
                 with pool.transaction():
                     value = fn(entry, data, *args)
                     if value is not UNCHANGED:
-                        entry["version"] += 1
+                        versions = h.versions
+                        version = versions.get(self._name)
+                        if version is None:
+                            version = entry["version"]
+                        entry["version"] = versions[self._name] = version + 1
             else:
                 value = fn(entry, data, *args)
             result: T = value if ctx is not None and ctx.zero_copy else copy_out(value)
             return result
         except pmemobj.PoolFullError as e:
+            h.versions.pop(self._name, None)
             raise pmemobj.PoolFullError(
                 f"namespace {self._namespace!r} is full: raise its maximum with "
                 f"parkit.set_namespace_size() ({e})") from e
+        except BaseException:
+            h.versions.pop(self._name, None)  # the bump may have rolled back
+            raise
         finally:
             h.leave(value is not UNCHANGED)
 
@@ -407,6 +421,7 @@ class Object:
             with pool.transaction():
                 del h.objects()[self._name]
             h.epoch += 1
+            h.versions.pop(self._name, None)
         finally:
             h.leave(True)
 
