@@ -360,6 +360,19 @@ out:
     return op_leave(h, own, st);
 }
 
+pmo_out pmo_dict_get_str(pmo_pool *h, uint64_t off, const char *kdata, size_t kn)
+{
+    return pmo_dict_get(h, off, PMO_K_NEW_STR, 0, 0.0, kdata, kn, 0);
+}
+
+int pmo_dict_set_str(pmo_pool *h, uint64_t off, const char *kdata, size_t kn,
+                     uint64_t vkind, int64_t vi, double vf, const char *vdata,
+                     size_t vn)
+{
+    return pmo_dict_set(h, off, PMO_K_NEW_STR, 0, 0.0, kdata, kn, 0, vkind, vi,
+                        vf, vdata, vn);
+}
+
 int pmo_dict_del(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
                  double kf, const char *kdata, size_t kn, int64_t khash)
 {

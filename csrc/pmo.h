@@ -213,6 +213,12 @@ int pmo_dict_set(pmo_pool *h, uint64_t d, uint64_t kkind, int64_t ki,
                  double kf, const char *kdata, size_t kn, int64_t khash,
                  uint64_t vkind, int64_t vi, double vf, const char *vdata,
                  size_t vn);
+/* the same for str keys (UTF-8 bytes), the common case, with fewer
+ * arguments to convert */
+pmo_out pmo_dict_get_str(pmo_pool *h, uint64_t d, const char *kdata, size_t kn);
+int pmo_dict_set_str(pmo_pool *h, uint64_t d, const char *kdata, size_t kn,
+                     uint64_t vkind, int64_t vi, double vf, const char *vdata,
+                     size_t vn);
 int pmo_dict_del(pmo_pool *h, uint64_t d, uint64_t kkind, int64_t ki,
                  double kf, const char *kdata, size_t kn, int64_t khash);
 int64_t pmo_dict_candidates(pmo_pool *h, uint64_t d, int64_t hash,
