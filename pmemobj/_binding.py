@@ -6,7 +6,13 @@ attaches the C core's message captured at the moment of failure.
 """
 from __future__ import annotations
 
-from ._pmo import ffi, lib  # type: ignore[import-not-found]
+from typing import Any
+
+from . import _pmo  # type: ignore[attr-defined]
+
+#: the compiled module's cffi handle and functions (untyped to mypy)
+ffi: Any = _pmo.ffi
+lib: Any = _pmo.lib
 from .errors import (
     CorruptPoolError,
     PmemError,
@@ -18,57 +24,57 @@ from .errors import (
 NULL = ffi.NULL
 
 # statuses
-OK = lib.PMO_OK
-COLLECT = lib.PMO_COLLECT
-EKEY = lib.PMO_EKEY
-EINDEX = lib.PMO_EINDEX
-ENEEDCMP = lib.PMO_ENEEDCMP
-EINVAL = lib.PMO_EINVAL
-EOPAQUE = lib.PMO_EOPAQUE
-EOS = lib.PMO_EOS
+OK: int = lib.PMO_OK
+COLLECT: int = lib.PMO_COLLECT
+EKEY: int = lib.PMO_EKEY
+EINDEX: int = lib.PMO_EINDEX
+ENEEDCMP: int = lib.PMO_ENEEDCMP
+EINVAL: int = lib.PMO_EINVAL
+EOPAQUE: int = lib.PMO_EOPAQUE
+EOS: int = lib.PMO_EOS
 
 # slot kinds
-K_EMPTY = lib.PMO_K_EMPTY
-K_NONE = lib.PMO_K_NONE
-K_BOOL = lib.PMO_K_BOOL
-K_INT = lib.PMO_K_INT
-K_FLOAT = lib.PMO_K_FLOAT
-K_REF = lib.PMO_K_REF
-K_NEW_STR = lib.PMO_K_NEW_STR
-K_NEW_BYTES = lib.PMO_K_NEW_BYTES
-K_NEW_BIGINT = lib.PMO_K_NEW_BIGINT
-K_NEW_COMPLEX = lib.PMO_K_NEW_COMPLEX
-K_NEW_PICKLE = lib.PMO_K_NEW_PICKLE
+K_EMPTY: int = lib.PMO_K_EMPTY
+K_NONE: int = lib.PMO_K_NONE
+K_BOOL: int = lib.PMO_K_BOOL
+K_INT: int = lib.PMO_K_INT
+K_FLOAT: int = lib.PMO_K_FLOAT
+K_REF: int = lib.PMO_K_REF
+K_NEW_STR: int = lib.PMO_K_NEW_STR
+K_NEW_BYTES: int = lib.PMO_K_NEW_BYTES
+K_NEW_BIGINT: int = lib.PMO_K_NEW_BIGINT
+K_NEW_COMPLEX: int = lib.PMO_K_NEW_COMPLEX
+K_NEW_PICKLE: int = lib.PMO_K_NEW_PICKLE
 
 # type codes
-T_STR = lib.PMO_T_STR
-T_BYTES = lib.PMO_T_BYTES
-T_BIGINT = lib.PMO_T_BIGINT
-T_COMPLEX = lib.PMO_T_COMPLEX
-T_PICKLE = lib.PMO_T_PICKLE
-T_TUPLE = lib.PMO_T_TUPLE
-T_FROZENSET = lib.PMO_T_FROZENSET
-T_BOX = lib.PMO_T_BOX
-T_LIST = lib.PMO_T_LIST
-T_DICT = lib.PMO_T_DICT
-T_OBJECT = lib.PMO_T_OBJECT
-T_SET = lib.PMO_T_SET
-T_PFROZENSET = lib.PMO_T_PFROZENSET
-T_PTUPLE = lib.PMO_T_PTUPLE
-T_FIRST_CONTAINER = lib.PMO_T_FIRST_CONTAINER
-T_FIRST_USER = lib.PMO_T_FIRST_USER
+T_STR: int = lib.PMO_T_STR
+T_BYTES: int = lib.PMO_T_BYTES
+T_BIGINT: int = lib.PMO_T_BIGINT
+T_COMPLEX: int = lib.PMO_T_COMPLEX
+T_PICKLE: int = lib.PMO_T_PICKLE
+T_TUPLE: int = lib.PMO_T_TUPLE
+T_FROZENSET: int = lib.PMO_T_FROZENSET
+T_BOX: int = lib.PMO_T_BOX
+T_LIST: int = lib.PMO_T_LIST
+T_DICT: int = lib.PMO_T_DICT
+T_OBJECT: int = lib.PMO_T_OBJECT
+T_SET: int = lib.PMO_T_SET
+T_PFROZENSET: int = lib.PMO_T_PFROZENSET
+T_PTUPLE: int = lib.PMO_T_PTUPLE
+T_FIRST_CONTAINER: int = lib.PMO_T_FIRST_CONTAINER
+T_FIRST_USER: int = lib.PMO_T_FIRST_USER
 
 # layouts
-L_BLOB = lib.PMO_L_BLOB
-L_TUPLE = lib.PMO_L_TUPLE
-L_LIST = lib.PMO_L_LIST
-L_DICT = lib.PMO_L_DICT
-L_OPAQUE = lib.PMO_L_OPAQUE
+L_BLOB: int = lib.PMO_L_BLOB
+L_TUPLE: int = lib.PMO_L_TUPLE
+L_LIST: int = lib.PMO_L_LIST
+L_DICT: int = lib.PMO_L_DICT
+L_OPAQUE: int = lib.PMO_L_OPAQUE
 
-TN_POBJECT = lib.PMO_TN_POBJECT
-TN_USER = lib.PMO_TN_USER
-HEADER_SIZE = lib.PMO_HEADER_SIZE
-MIN_POOL = lib.PMO_MIN_POOL
+TN_POBJECT: int = lib.PMO_TN_POBJECT
+TN_USER: int = lib.PMO_TN_USER
+HEADER_SIZE: int = lib.PMO_HEADER_SIZE
+MIN_POOL: int = lib.PMO_MIN_POOL
 
 _BY_STATUS = {
     lib.PMO_EINDEX: IndexError,
@@ -86,7 +92,8 @@ _BY_STATUS = {
 
 def message() -> str:
     """The C core's message about this thread's last failure."""
-    return ffi.string(lib.pmo_errmsg()).decode("utf-8", "replace")
+    raw: bytes = ffi.string(lib.pmo_errmsg())
+    return raw.decode("utf-8", "replace")
 
 
 def error(status: int) -> BaseException:

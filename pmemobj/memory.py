@@ -16,7 +16,7 @@ import pickle
 import struct
 import threading
 import weakref
-from typing import Any, Callable, Dict, Iterable, Optional, Set, Tuple, Type
+from typing import Any, Callable, Dict, List, Literal, Optional, Set, Tuple, Type
 
 from . import _binding as b
 from ._binding import ffi, lib
@@ -110,7 +110,7 @@ class Transaction:
             raise b.error(st)
         return self
 
-    def __exit__(self, et: Any, ev: Any, tb: Any) -> bool:
+    def __exit__(self, et: Any, ev: Any, tb: Any) -> "Literal[False]":
         h = self._mm._h
         if et is not None:
             lib.pmo_tx_abort(h)
@@ -144,7 +144,7 @@ class MemoryManager:
         self._unpickle_allowed: Dict[Tuple[str, str], type] = {}
         self._codes: Dict[type, int] = {}
         self._classes: Dict[int, type] = {}
-        self._type_paths: Optional[list] = None
+        self._type_paths: Optional[List[str]] = None
         self._lock = threading.RLock()
 
     # -- status handling ----------------------------------------------------
@@ -161,7 +161,7 @@ class MemoryManager:
         """An offset or count returned by C, or raise for a status."""
         if r < 0:
             raise b.error(r)
-        return r
+        return int(r)
 
     # -- transactions ---------------------------------------------------------
 
@@ -176,7 +176,7 @@ class MemoryManager:
 
     # -- values in ------------------------------------------------------------------
 
-    def _in(self, v: Any) -> Optional[tuple]:
+    def _in(self, v: Any) -> Optional[Tuple[Any, ...]]:
         """The C input for *v*, or None if *v* must be built in a
         transaction first (tuples, frozensets, plain containers)."""
         t = type(v)
@@ -218,9 +218,9 @@ class MemoryManager:
                 f"{type(obj).__qualname__} object belongs to another pool "
                 f"(or to none); copy it instead of storing it here"
             )
-        return obj._p_oid[1]
+        return int(obj._p_oid[1])
 
-    def _build(self, v: Any) -> tuple:
+    def _build(self, v: Any) -> Tuple[Any, ...]:
         """The C input for any persistable *v*, creating what it needs.
         Must run inside a transaction."""
         enc = self._in(v)
@@ -232,13 +232,14 @@ class MemoryManager:
         elif t is frozenset:
             off = self._new_tuple(b.T_FROZENSET, tuple(v), 0)
         else:
-            obj = _CONVERSIONS[t].__new__(_CONVERSIONS[t])
+            cls: Any = _CONVERSIONS[t]
+            obj = cls.__new__(cls)
             obj._p_new(self)
             obj.__init__(v)
             off = obj._p_oid[1]
         return (b.K_REF, off, 0.0, _NULL, 0)
 
-    def _new_tuple(self, code: int, items: tuple, hash_: int) -> int:
+    def _new_tuple(self, code: int, items: Tuple[Any, ...], hash_: int) -> int:
         """A tuple-layout object holding *items*, count zero."""
         h = self._h
         off = self._checked(lib.pmo_tuple_new(h, code, len(items), hash_))
@@ -246,7 +247,7 @@ class MemoryManager:
             self._check(lib.pmo_tuple_init(h, off, i, *self._build(x)))
         return off
 
-    def _store(self, fn: Callable, value: Any, *prefix: Any) -> None:
+    def _store(self, fn: Callable[..., int], value: Any, *prefix: Any) -> None:
         """Call ``fn(handle, *prefix, *C input of value)``, building the value
         inside a transaction when it needs to be built."""
         enc = self._in(value)
@@ -258,7 +259,7 @@ class MemoryManager:
 
     # -- keys and stable hashes -------------------------------------------------------
 
-    def _key(self, k: Any) -> Optional[tuple]:
+    def _key(self, k: Any) -> Optional[Tuple[Any, ...]]:
         """C key input (with hash) for keys C compares itself, else None."""
         t = type(k)
         if t is str:
@@ -285,9 +286,9 @@ class MemoryManager:
         t = type(v)
         if t is str:
             data = v.encode("utf-8", "surrogatepass")
-            return lib.pmo_hash_bytes(b.K_NEW_STR, data, len(data))
+            return int(lib.pmo_hash_bytes(b.K_NEW_STR, data, len(data)))
         if t is bytes:
-            return lib.pmo_hash_bytes(b.K_NEW_BYTES, v, len(v))
+            return int(lib.pmo_hash_bytes(b.K_NEW_BYTES, v, len(v)))
         if t is int or t is bool or t is complex:
             return hash(v)
         if t is float:
@@ -305,7 +306,7 @@ class MemoryManager:
                 acc = (acc + _mix(self.stable_hash(x) & _M64)) & _M64
             return _signed(_mix(acc ^ len(v) ^ 0x3C6EF372FE94F82B))
         hash(v)  # TypeError for unhashable values, like dict does
-        if isinstance(v, Persistent) and t.__hash__ is object.__hash__:
+        if isinstance(v, Persistent) and getattr(t, "__hash__") is object.__hash__:
             return _signed(_mix(self._own_off(v)))
         return OTHER_HASH
 
@@ -351,7 +352,7 @@ class MemoryManager:
             return self._tuple_items(o.i)[0]
         raise CorruptPoolError(f"object at offset {o.i} has unknown type {t}")
 
-    def _tuple_items(self, off: int) -> tuple:
+    def _tuple_items(self, off: int) -> Tuple[Any, ...]:
         h, n = self._h, self._checked(lib.pmo_len(self._h, off))
         out = []
         for i in range(n):
@@ -365,7 +366,7 @@ class MemoryManager:
         """The one live Python object for the container at *off*."""
         obj = self._objects.get(off)
         if obj is None:
-            cls = self._class_for(code)
+            cls: Any = self._class_for(code)
             obj = cls.__new__(cls)
             obj._p_resurrect(self, (self._uuid, off))
             self._objects[off] = obj
@@ -373,7 +374,7 @@ class MemoryManager:
 
     # -- type codes of classes ----------------------------------------------------------
 
-    def _paths(self) -> list:
+    def _paths(self) -> List[str]:
         if self._type_paths is None:
             table = self._checked(lib.pmo_type_table(self._h))
             n = self._checked(lib.pmo_len(self._h, table))
@@ -389,9 +390,9 @@ class MemoryManager:
     def _type_code(self, cls: type) -> int:
         """The type code stored in headers of *cls* objects; a class seen
         for the first time is added to the pool's type table."""
-        code = _BUILTIN_CODES.get(cls) or self._codes.get(cls)
-        if code:
-            return code
+        known = _BUILTIN_CODES.get(cls) or self._codes.get(cls)
+        if known:
+            return known
         path = f"{cls.__module__}:{cls.__qualname__}"
         if "<locals>" in path:
             raise TypeError(f"{path} is defined inside a function; persistent "
@@ -569,7 +570,7 @@ class MemoryManager:
         alive while Python holds it; store it to keep it."""
         if not (isinstance(typ, type) and issubclass(typ, Persistent)):
             raise TypeError(f"{typ!r} does not implement the Persistent protocol")
-        obj = typ.__new__(typ)
+        obj: Any = typ.__new__(typ)
         off = None
         try:
             with self.transaction():
