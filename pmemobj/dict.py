@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import reprlib
 from collections.abc import ItemsView, KeysView, Mapping, MutableMapping, ValuesView
-from typing import Any, Dict, Iterable, Iterator, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from . import _binding as b
 from ._binding import ffi, lib
@@ -26,10 +26,11 @@ class HashTable(PersistentContainer):
     __slots__ = ()
     _p_layout = b.L_DICT
 
-    def _p_find_slow(self, key: Any) -> int:
+    def _p_find_slow(self, key: Any, hash_: Optional[int] = None) -> int:
         """Entry position of *key* found by hash and Python equality, or -1."""
         mm, h, off = self._p_mm, self._p_h, self._p_off
-        hash_ = mm.stable_hash(key)
+        if hash_ is None:
+            hash_ = mm.stable_hash(key)
         cap = 8
         while True:
             buf = ffi.new("int64_t[]", cap)
@@ -87,14 +88,17 @@ class HashTable(PersistentContainer):
                 if st != b.ENEEDCMP:
                     mm._check(st)
                     return
+        # hashed before the transaction: an unhashable key is a TypeError
+        # that leaves an enclosing transaction usable
+        hash_ = mm.stable_hash(key)
         with mm.transaction():
-            pos = self._p_find_slow(key) if k is None else self._p_position(key)
+            pos = self._p_find_slow(key, hash_) if k is None else self._p_position(key)
             if pos >= 0:
                 mm._check(lib.pmo_dict_set_at(self._p_h, self._p_off, pos,
                                               *mm._build(value)))
             else:
                 mm._check(lib.pmo_dict_insert_new(
-                    self._p_h, self._p_off, mm.stable_hash(key),
+                    self._p_h, self._p_off, hash_,
                     *mm._build(key), *mm._build(value)))
 
     def _p_delete(self, key: Any) -> bool:
@@ -106,7 +110,8 @@ class HashTable(PersistentContainer):
             if st == 0 or st == b.EKEY:
                 return st == 0
             if st != b.ENEEDCMP:
-                mm._check(st)
+                mm._check(st)  # raises, or collects after a successful delete
+                return True
         with mm.transaction():
             pos = self._p_find_slow(key)
             if pos < 0:
@@ -154,27 +159,46 @@ class HashTable(PersistentContainer):
         mm = self._p_mm
         with mm.transaction():
             pos = lib.pmo_dict_last(self._p_h, self._p_off)
-            if pos == b.EKEY:
-                raise KeyError("popitem(): dictionary is empty")
-            pos = mm._checked(pos)
-            item = (self._p_key_at(pos), self._p_value_at(pos))
-            mm._check(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
-        return item
+            if pos != b.EKEY:
+                pos = mm._checked(pos)
+                item = (self._p_key_at(pos), self._p_value_at(pos))
+                mm._check(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
+                return item
+        # raised after the block: an enclosing transaction stays usable
+        raise KeyError("popitem(): dictionary is empty")
+
+    @staticmethod
+    def _p_hashed(keys: Iterable[Any]) -> List[Any]:
+        """*keys* as a list, each checked hashable (TypeError otherwise)
+        before a transaction begins."""
+        keys = list(keys)
+        for k in keys:
+            hash(k)
+        return keys
 
 
 class _KeysView(KeysView):
     def __repr__(self) -> str:
         return f"dict_keys({list(self)!r})"
 
+    def __reversed__(self) -> Iterator[Any]:
+        return reversed(list(self))
+
 
 class _ValuesView(ValuesView):
     def __repr__(self) -> str:
         return f"dict_values({list(self)!r})"
 
+    def __reversed__(self) -> Iterator[Any]:
+        return reversed(list(self))
+
 
 class _ItemsView(ItemsView):
     def __repr__(self) -> str:
         return f"dict_items({list(self)!r})"
+
+    def __reversed__(self) -> Iterator[Any]:
+        return reversed(list(self))
 
 
 class PersistentDict(HashTable, MutableMapping):
@@ -252,25 +276,29 @@ class PersistentDict(HashTable, MutableMapping):
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
         """``self[key]``, first setting it to *default* if absent."""
+        hash(key)  # TypeError before the transaction
         with self._p_mm.transaction():
             pos = self._p_position(key)
-            if pos >= 0:
-                return self._p_value_at(pos)
-            self._p_set(key, default)
-            return default
+            if pos < 0:
+                self._p_set(key, default)
+                # the stored value: a plain list default is now a PersistentList
+                pos = self._p_position(key)
+            return self._p_value_at(pos)
 
     def pop(self, key: Any, default: Any = _MISSING) -> Any:
         """Remove *key* and return its value (or *default* if absent)."""
         mm = self._p_mm
+        hash(key)  # TypeError before the transaction
         with mm.transaction():
             pos = self._p_position(key)
-            if pos < 0:
-                if default is _MISSING:
-                    raise KeyError(key)
-                return default
-            value = self._p_value_at(pos)
-            mm._check(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
-        return value
+            if pos >= 0:
+                value = self._p_value_at(pos)
+                mm._check(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
+                return value
+        # raised after the block: an enclosing transaction stays usable
+        if default is _MISSING:
+            raise KeyError(key)
+        return default
 
     def popitem(self) -> Tuple[Any, Any]:
         """Remove and return the last inserted (key, value) pair."""
@@ -282,26 +310,30 @@ class PersistentDict(HashTable, MutableMapping):
 
     def update(self, other: Any = (), /, **kw: Any) -> None:
         """Update from a mapping or (key, value) pairs, then from *kw*, all
-        in one transaction."""
-        with self._p_mm.transaction():
-            if isinstance(other, Mapping) or hasattr(other, "keys"):
-                for k in other.keys():
-                    self._p_set(k, other[k])
-            else:
-                for i, pair in enumerate(other):
+        in one transaction.  Bad input raises before anything changes."""
+        if isinstance(other, Mapping) or hasattr(other, "keys"):
+            keys = self._p_hashed(other.keys())
+            pairs = [(k, other[k]) for k in keys]
+        else:
+            pairs = []
+            for i, pair in enumerate(other):
+                try:
+                    k, v = pair
+                except (TypeError, ValueError):
                     try:
-                        k, v = pair
-                    except (TypeError, ValueError):
-                        try:
-                            n = len(pair)
-                        except TypeError:
-                            raise TypeError(
-                                f"cannot convert dictionary update sequence "
-                                f"element #{i} to a sequence") from None
-                        raise ValueError(
-                            f"dictionary update sequence element #{i} has "
-                            f"length {n}; 2 is required") from None
-                    self._p_set(k, v)
+                        n = len(pair)
+                    except TypeError:
+                        raise TypeError(
+                            f"cannot convert dictionary update sequence "
+                            f"element #{i} to a sequence") from None
+                    raise ValueError(
+                        f"dictionary update sequence element #{i} has "
+                        f"length {n}; 2 is required") from None
+                hash(k)
+                pairs.append((k, v))
+        with self._p_mm.transaction():
+            for k, v in pairs:
+                self._p_set(k, v)
             for k, v in kw.items():
                 self._p_set(k, v)
 

@@ -38,7 +38,10 @@ class PersistentList(PersistentContainer, MutableSequence):
         return self._p_len()
 
     def _get(self, i: int) -> Any:
-        o = lib.pmo_list_get(self._p_h, self._p_off, i)
+        try:
+            o = lib.pmo_list_get(self._p_h, self._p_off, i)
+        except OverflowError:
+            raise IndexError("cannot fit 'int' into an index-sized integer") from None
         if o.status:
             if o.status == b.EINDEX:
                 raise IndexError("list index out of range")
@@ -47,7 +50,10 @@ class PersistentList(PersistentContainer, MutableSequence):
 
     def __getitem__(self, i: Any) -> Any:
         if type(i) is int:
-            o = lib.pmo_list_get(self._p_h, self._p_off, i)
+            try:
+                o = lib.pmo_list_get(self._p_h, self._p_off, i)
+            except OverflowError:
+                return self._get(i)
             if o.status == 0:
                 return self._p_mm._value(o)
             return self._get(i)
@@ -56,12 +62,19 @@ class PersistentList(PersistentContainer, MutableSequence):
         return self._get(self._index(i))
 
     @staticmethod
-    def _index(i: Any) -> int:
+    def _index(i: Any, overflow: type = IndexError) -> int:
+        """*i* as an index; an int beyond 64 bits raises *overflow*, as list
+        does (IndexError for items, OverflowError for insert and pop)."""
         try:
-            return operator.index(i)
+            i = operator.index(i)
         except TypeError:
             raise TypeError(f"list indices must be integers or slices, not "
                             f"{type(i).__name__}") from None
+        if -sys.maxsize - 1 <= i <= sys.maxsize:
+            return i
+        if overflow is IndexError:
+            raise IndexError("cannot fit 'int' into an index-sized integer")
+        raise OverflowError("Python int too large to convert to C ssize_t")
 
     def __iter__(self) -> Iterator[Any]:
         h, off, value = self._p_h, self._p_off, self._p_mm._value
@@ -119,7 +132,8 @@ class PersistentList(PersistentContainer, MutableSequence):
 
     def insert(self, i: int, value: Any) -> None:
         """Insert *value* before index *i* (clamped like ``list.insert``)."""
-        self._p_mm._store(lib.pmo_list_insert, value, self._p_off, self._index(i))
+        self._p_mm._store(lib.pmo_list_insert, value, self._p_off,
+                          self._index(i, OverflowError))
 
     def extend(self, iterable: Iterable[Any]) -> None:
         """Append every item of *iterable*, all in one transaction."""
@@ -163,12 +177,12 @@ class PersistentList(PersistentContainer, MutableSequence):
                     self.insert(start + k, v)
                 return
             targets = range(start, stop, step)
-            if len(targets) != len(items):
-                raise ValueError(
-                    f"attempt to assign sequence of size {len(items)} to "
-                    f"extended slice of size {len(targets)}")
-            for k, v in zip(targets, items):
-                self[k] = v
+            if len(targets) == len(items):
+                for k, v in zip(targets, items):
+                    self[k] = v
+                return
+        raise ValueError(f"attempt to assign sequence of size {len(items)} to "
+                         f"extended slice of size {len(targets)}")
 
     def _delete(self, start: int, stop: int) -> None:
         self._p_mm._check(lib.pmo_list_delete(self._p_h, self._p_off, start, stop))
@@ -193,18 +207,17 @@ class PersistentList(PersistentContainer, MutableSequence):
 
     def pop(self, i: int = -1) -> Any:
         """Remove and return the item at *i* (default last)."""
-        i = self._index(i)
+        i = self._index(i, OverflowError)
+        # errors are raised after the block, so that they leave an
+        # enclosing transaction usable, as in remove()
         with self._p_mm.transaction():
             n = len(self)
-            if n == 0:
-                raise IndexError("pop from empty list")
-            if i < 0:
-                i += n
-            if not 0 <= i < n:
-                raise IndexError("pop index out of range")
-            value = self._get(i)
-            self._delete(i, i + 1)
-        return value
+            k = i + n if i < 0 else i
+            if 0 <= k < n:
+                value = self._get(k)
+                self._delete(k, k + 1)
+                return value
+        raise IndexError("pop from empty list" if n == 0 else "pop index out of range")
 
     def remove(self, x: Any) -> None:
         """Remove the first item equal to *x*; ValueError if absent."""
@@ -234,9 +247,17 @@ class PersistentList(PersistentContainer, MutableSequence):
         """Sort in place, stably, as ``list.sort``."""
         with self._p_mm.transaction():
             values = list(self)
-            keys = values if key is None else [key(v) for v in values]
-            order = sorted(range(len(values)), key=keys.__getitem__, reverse=reverse)
-            self._permute(order)
+            try:
+                keys = values if key is None else [key(v) for v in values]
+                order = sorted(range(len(values)), key=keys.__getitem__, reverse=reverse)
+            except Exception as e:
+                error = e
+            else:
+                self._permute(order)
+                return
+        # raised after the block (nothing was written): an enclosing
+        # transaction stays usable
+        raise error
 
     # -- operators ----------------------------------------------------------------
 

@@ -20,6 +20,12 @@ from .memory import register_builtin
 _PLAIN_METHODS = (types.FunctionType, classmethod, staticmethod)
 
 
+def _is_data_descriptor(cls_attr: Any) -> bool:
+    """A property or other descriptor that handles setting and deleting."""
+    t = type(cls_attr)
+    return hasattr(t, "__set__") or hasattr(t, "__delete__")
+
+
 def _is_local(name: str) -> bool:
     return name.startswith(("_p_", "_v_")) or (
         name.startswith("__") and name.endswith("__"))
@@ -51,7 +57,7 @@ class PersistentObject(HashTable):
             return object.__getattribute__(self, name)
         cls_attr = getattr(type(self), name, None)
         # methods and data descriptors (properties) of the class come first
-        if isinstance(cls_attr, _PLAIN_METHODS) or hasattr(type(cls_attr), "__set__"):
+        if isinstance(cls_attr, _PLAIN_METHODS) or _is_data_descriptor(cls_attr):
             return object.__getattribute__(self, name)
         require_pool(self)
         pos = self._p_position(name)
@@ -60,14 +66,14 @@ class PersistentObject(HashTable):
         return object.__getattribute__(self, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if _is_local(name) or hasattr(type(getattr(type(self), name, None)), "__set__"):
+        if _is_local(name) or _is_data_descriptor(getattr(type(self), name, None)):
             object.__setattr__(self, name, value)
             return
         require_pool(self)
         self._p_set(name, value)
 
     def __delattr__(self, name: str) -> None:
-        if _is_local(name):
+        if _is_local(name) or _is_data_descriptor(getattr(type(self), name, None)):
             object.__delattr__(self, name)
             return
         require_pool(self)

@@ -17,6 +17,12 @@ from .dict import HashTable
 from .memory import _EMPTY_IN, register_builtin
 
 
+def _as_key(x: Any) -> Any:
+    """A set looked up as a member is the frozenset of its items, as
+    ``set.__contains__``, ``remove`` and ``discard`` do."""
+    return frozenset(x) if type(x) is set or isinstance(x, PersistentSet) else x
+
+
 class _SetBase(HashTable):
     __slots__ = ()
     _p_kind = "Set"
@@ -36,11 +42,13 @@ class _SetBase(HashTable):
             if st != b.ENEEDCMP:
                 mm._check(st)
                 return
+        # hashed before the transaction: an unhashable member is a
+        # TypeError that leaves an enclosing transaction usable
+        hash_ = mm.stable_hash(x)
         with mm.transaction():
-            if (self._p_find_slow(x) if k is None else self._p_position(x)) < 0:
+            if (self._p_find_slow(x, hash_) if k is None else self._p_position(x)) < 0:
                 mm._check(lib.pmo_dict_insert_new(
-                    self._p_h, self._p_off, mm.stable_hash(x), *mm._build(x),
-                    *_EMPTY_IN))
+                    self._p_h, self._p_off, hash_, *mm._build(x), *_EMPTY_IN))
 
     def __len__(self) -> int:
         return self._p_len()
@@ -49,7 +57,7 @@ class _SetBase(HashTable):
         return self._p_entries(0)
 
     def __contains__(self, x: Any) -> bool:
-        return self._p_contains(x)
+        return self._p_contains(_as_key(x))
 
     def _plain(self) -> Any:
         return self._p_builtin(self._p_entries(0))
@@ -138,11 +146,11 @@ class PersistentSet(_SetBase, MutableSet):
 
     def discard(self, x: Any) -> None:
         """Remove *x* if present."""
-        self._p_delete(x)
+        self._p_delete(_as_key(x))
 
     def remove(self, x: Any) -> None:
         """Remove *x*; KeyError if absent."""
-        if not self._p_delete(x):
+        if not self._p_delete(_as_key(x)):
             raise KeyError(x)
 
     def pop(self) -> Any:
@@ -158,10 +166,10 @@ class PersistentSet(_SetBase, MutableSet):
 
     def update(self, *others: Iterable[Any]) -> None:
         """Add the members of every iterable in *others*."""
+        members = self._p_hashed(x for other in others for x in other)
         with self._p_mm.transaction():
-            for other in others:
-                for x in list(other):
-                    self._add(x)
+            for x in members:
+                self._add(x)
 
     def intersection_update(self, *others: Iterable[Any]) -> None:
         """Keep only members found in every one of *others*."""
@@ -170,10 +178,10 @@ class PersistentSet(_SetBase, MutableSet):
 
     def difference_update(self, *others: Iterable[Any]) -> None:
         """Remove members found in any of *others*."""
+        members = self._p_hashed(x for other in others for x in other)
         with self._p_mm.transaction():
-            for other in others:
-                for x in list(other):
-                    self._p_delete(x)
+            for x in members:
+                self._p_delete(x)
 
     def symmetric_difference_update(self, other: Iterable[Any]) -> None:
         """Keep members in exactly one of self and *other*."""

@@ -43,7 +43,10 @@ class PersistentTuple(PersistentContainer, Sequence):
         return self._p_len()
 
     def _get(self, i: int) -> Any:
-        o = lib.pmo_tuple_get(self._p_h, self._p_off, i)
+        try:
+            o = lib.pmo_tuple_get(self._p_h, self._p_off, i)
+        except OverflowError:
+            raise IndexError("cannot fit 'int' into an index-sized integer") from None
         if o.status:
             if o.status == b.EINDEX:
                 raise IndexError("tuple index out of range")
