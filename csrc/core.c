@@ -33,8 +33,12 @@ int pmo_fail(int status, const char *fmt, ...)
 int pmo_fail_pmdk(int status, const char *what)
 {
     err_no = errno;
+    /* libpmemobj's message can be stale from an earlier failure; for a
+     * full pool errno says it plainly */
     const char *m = pmemobj_errormsg();
-    return pmo_fail(status, "%s: %s", what, (m && *m) ? m : strerror(err_no));
+    if (err_no == ENOMEM || !m || !*m)
+        m = strerror(err_no);
+    return pmo_fail(status, "%s: %s", what, m);
 }
 
 const char *pmo_errmsg(void) { return err_msg; }
@@ -159,6 +163,23 @@ void *sub_data(pmo_pool *h, uint64_t off, uint64_t size, uint64_t owner)
     return s->magic == PMO_SUB_MAGIC && s->owner == owner ? s + 1 : NULL;
 }
 
+/* libpmemobj serves small sizes from runs, one run per size class, and a
+ * run keeps its chunks while any unit of it is used; growing arrays
+ * through many classes strands chunks (an 8 MiB pool has about 15).  From
+ * 64 KiB up, arrays take whole 256 KiB chunks instead, which return to the
+ * common free list.  Returns the data size to ask for (>= size). */
+#define CHUNK (256 * 1024ULL)
+#define ROUND_FROM (64 * 1024ULL)
+#define CHUNK_SLACK 64   /* libpmemobj's header and ours fit in it */
+
+uint64_t sub_round(uint64_t size)
+{
+    if (size < ROUND_FROM || size > PMEMOBJ_MAX_ALLOC_SIZE)
+        return size;
+    uint64_t total = size + CHUNK_SLACK;
+    return (total + CHUNK - 1) / CHUNK * CHUNK - CHUNK_SLACK;
+}
+
 /* A fresh substructure of size bytes for owner, in the transaction. */
 int sub_alloc(pmo_pool *h, uint64_t size, uint64_t type_num, uint64_t owner,
               uint64_t *off, void **data)
@@ -214,7 +235,7 @@ int tx_free(pmo_pool *h, uint64_t off)
 {
     PMEMoid oid = {h->uuid_lo, off};
     if (pmemobj_tx_xfree(oid, POBJ_XFREE_NO_ABORT) != 0)
-        return pmo_fail_pmdk(PMO_ETXFAIL, "free");
+        return pmo_fail_pmdk(pmdk_status(), "free");
     return 0;
 }
 

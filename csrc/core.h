@@ -91,7 +91,7 @@ struct pmo_root {
     char magic[8];
     uint64_t version;
     uint64_t clean;        /* 1 while the pool is closed cleanly */
-    uint64_t reserved0;
+    uint64_t gc_needed;    /* garbage exists outside the zct: collect */
     pmo_slot user_root;
     pmo_slot types;        /* list of class paths: the type table */
     uint64_t zct;          /* offset of the zero-count table array */
@@ -151,6 +151,7 @@ static inline uint64_t OFF(pmo_pool *h, const void *p)
 
 int off_ok(pmo_pool *h, uint64_t off, uint64_t size);
 void *sub_data(pmo_pool *h, uint64_t off, uint64_t size, uint64_t owner);
+uint64_t sub_round(uint64_t size);
 int sub_alloc(pmo_pool *h, uint64_t size, uint64_t type_num, uint64_t owner,
               uint64_t *off, void **data);
 int snap(void *p, size_t size);

@@ -208,8 +208,8 @@ static int resize(pmo_pool *h, struct pmo_dict *d, uint64_t minused)
         nindex <<= 1;
     uint64_t cap = nindex * 2 / 3, noff;
     void *data;
-    int st = sub_alloc(h, nindex * 8 + cap * ENTRY_SIZE, PMO_TN_DICT_TABLE,
-                       OFF(h, d), &noff, &data);
+    int st = sub_alloc(h, sub_round(nindex * 8 + cap * ENTRY_SIZE),
+                       PMO_TN_DICT_TABLE, OFF(h, d), &noff, &data);
     if (st)
         return st;
     int64_t *nidx = data;

@@ -275,8 +275,10 @@ int pmo_gc_sweep(pmo_pool *h, uint64_t *stats4)
         }
     }
     /* objects only Python holds wait in the zct again */
-    if (!st && (st = snap(&h->root->zct_len, 8)) == 0) {
+    if (!st && (st = snap(&h->root->zct_len, 8)) == 0 &&
+        (st = snap(&h->root->gc_needed, 8)) == 0) {
         h->root->zct_len = 0;
+        h->root->gc_needed = 0;
         for (uint64_t k = 0; k < g->cap && !st; k++)
             if ((g->tab[k].flags & M_OBJ) && g->tab[k].count == 0)
                 st = zct_push(h, g->tab[k].off);

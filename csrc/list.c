@@ -33,9 +33,11 @@ static int grow(pmo_pool *h, struct pmo_list *l, pmo_slot **items,
 {
     if (need <= l->cap)
         return 0;
-    uint64_t cap = l->cap + (l->cap >> 1) + 4;
-    if (cap < need)
-        cap = need;
+    /* powers of two: few size classes; see sub_round */
+    uint64_t cap = l->cap ? l->cap : 4;
+    while (cap < need)
+        cap *= 2;
+    cap = sub_round(cap * sizeof(pmo_slot)) / sizeof(pmo_slot);
     uint64_t noff;
     void *data;
     int st = sub_alloc(h, cap * sizeof(pmo_slot), PMO_TN_LIST_ITEMS, OFF(h, l),
@@ -51,6 +53,37 @@ static int grow(pmo_pool *h, struct pmo_list *l, pmo_slot **items,
     l->items = noff;
     *items = data;
     return old ? tx_free(h, old) : 0;
+}
+
+/* Give memory back after deletions: an empty list frees its array, a
+ * list down to a quarter of its capacity moves to a smaller one.  The
+ * header is snapshotted by the caller. */
+static int shrink(pmo_pool *h, struct pmo_list *l, pmo_slot *items)
+{
+    uint64_t old = l->items;
+    if (l->len == 0) {
+        l->items = 0;
+        l->cap = 0;
+        return tx_free(h, old);
+    }
+    if (l->cap <= 64 || l->len > l->cap / 4)
+        return 0;
+    uint64_t cap = 8;
+    while (cap < 2 * l->len)
+        cap *= 2;
+    cap = sub_round(cap * sizeof(pmo_slot)) / sizeof(pmo_slot);
+    if (cap >= l->cap)
+        return 0;
+    uint64_t noff;
+    void *data;
+    int st = sub_alloc(h, cap * sizeof(pmo_slot), PMO_TN_LIST_ITEMS, OFF(h, l),
+                       &noff, &data);
+    if (st)
+        return st == PMO_ENOMEM ? 0 : st;   /* no room to move: keep it */
+    memcpy(data, items, l->len * sizeof(pmo_slot));
+    l->items = noff;
+    l->cap = cap;
+    return tx_free(h, old);
 }
 
 pmo_out pmo_list_get(pmo_pool *h, uint64_t off, int64_t idx)
@@ -159,8 +192,11 @@ int pmo_list_delete(pmo_pool *h, uint64_t off, int64_t start, int64_t stop)
         stop = len;
     if (start >= stop)
         goto out;
-    if ((st = snap(&items[start], (size_t)(len - start) * sizeof(pmo_slot))) != 0 ||
-        (st = snap(&l->len, sizeof(l->len))) != 0)
+    /* the tail moves only when something follows the range; dropped slots
+     * past the new length need no snapshot (the old length hides them) */
+    if ((stop < len &&
+         (st = snap(&items[start], (size_t)(len - start) * sizeof(pmo_slot))) != 0) ||
+        (st = snap(&l->len, 3 * sizeof(uint64_t))) != 0)
         goto out;
     for (int64_t k = start; k < stop && !st; k++)
         st = drop_slot(h, &items[k]);
@@ -168,6 +204,7 @@ int pmo_list_delete(pmo_pool *h, uint64_t off, int64_t start, int64_t stop)
         goto out;
     memmove(&items[start], &items[stop], (size_t)(len - stop) * sizeof(pmo_slot));
     l->len -= (uint64_t)(stop - start);
+    st = shrink(h, l, items);
 out:
     return op_leave(h, own, st);
 }

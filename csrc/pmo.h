@@ -182,8 +182,10 @@ int64_t pmo_usable_size(pmo_pool *h, uint64_t off);
 
 /* -- zero-count table ---------------------------------------------------- */
 int64_t pmo_zct_len(pmo_pool *h);
+int pmo_gc_needed(pmo_pool *h);
 int pmo_zct_pending(pmo_pool *h);
-int64_t pmo_zct_take(pmo_pool *h, uint64_t *buf, uint64_t max);
+int64_t pmo_zct_read(pmo_pool *h, uint64_t *buf, uint64_t max);
+int pmo_zct_remove(pmo_pool *h, uint64_t off);
 int pmo_zct_push(pmo_pool *h, uint64_t off);
 
 /* -- tuples (also frozensets and boxes): fixed slot arrays ---------------- */

@@ -419,8 +419,16 @@ int zct_push(pmo_pool *h, uint64_t off)
     if (r->zct_len == r->zct_cap) {
         uint64_t cap = r->zct_cap ? r->zct_cap * 2 : 64, noff;
         void *na;
-        if ((st = sub_alloc(h, cap * 8, PMO_TN_ZCT, 0, &noff, &na)) != 0)
-            return st;
+        if ((st = sub_alloc(h, cap * 8, PMO_TN_ZCT, 0, &noff, &na)) != 0) {
+            if (st != PMO_ENOMEM)
+                return st;
+            /* a full pool must still let objects be dropped: leave this one
+             * for the collector, which the flag asks for at close or open */
+            if ((st = snap(&r->gc_needed, 8)) != 0)
+                return st;
+            r->gc_needed = 1;
+            return 0;
+        }
         if (r->zct_len)
             memcpy(na, a, r->zct_len * 8);
         a = na;
@@ -440,6 +448,11 @@ int zct_push(pmo_pool *h, uint64_t off)
     return 0;
 }
 
+int pmo_gc_needed(pmo_pool *h)
+{
+    return h->root ? (int)h->root->gc_needed : 0;
+}
+
 int64_t pmo_zct_len(pmo_pool *h)
 {
     int st = read_enter(h);
@@ -455,25 +468,57 @@ int pmo_zct_pending(pmo_pool *h)
     return h->pushed;
 }
 
-int64_t pmo_zct_take(pmo_pool *h, uint64_t *buf, uint64_t max)
+static uint64_t *zct_array(pmo_pool *h)
+{
+    struct pmo_root *r = h->root;
+    uint64_t *a = r->zct_cap ? sub_data(h, r->zct, r->zct_cap * 8, 0) : NULL;
+    if (r->zct_len > r->zct_cap || (r->zct_len && a == NULL)) {
+        pmo_fail(PMO_ECORRUPT, "zero-count table is damaged");
+        return NULL;
+    }
+    return a;
+}
+
+/* Copy up to max entries of the zero-count table; returns how many it
+ * holds. */
+int64_t pmo_zct_read(pmo_pool *h, uint64_t *buf, uint64_t max)
+{
+    int st = read_enter(h);
+    if (st)
+        return st;
+    uint64_t n = h->root->zct_len;
+    uint64_t *a = zct_array(h);
+    int64_t r = n && a == NULL ? PMO_ECORRUPT : (int64_t)n;
+    if (r > 0)
+        memcpy(buf, a, (n < max ? n : max) * 8);
+    read_leave(h);
+    return r;
+}
+
+/* Remove every entry for off (order does not matter); returns how many
+ * there were. */
+int pmo_zct_remove(pmo_pool *h, uint64_t off)
 {
     int own, st = op_enter(h, &own);
     if (st)
         return st;
     struct pmo_root *r = h->root;
-    uint64_t n = r->zct_len < max ? r->zct_len : max;
-    if (n) {
-        uint64_t *a = sub_data(h, r->zct, r->zct_cap * 8, 0);
-        if (r->zct_len > r->zct_cap || a == NULL)
-            st = pmo_fail(PMO_ECORRUPT, "zero-count table is damaged");
-        else if ((st = snap(&r->zct_len, 8)) == 0) {
-            r->zct_len -= n;
-            memcpy(buf, a + r->zct_len, n * 8);
+    uint64_t *a = zct_array(h);
+    int removed = 0;
+    if (r->zct_len && a == NULL) {
+        st = PMO_ECORRUPT;
+    } else {
+        for (uint64_t k = r->zct_len; k-- > 0 && !st;) {
+            if (a[k] != off)
+                continue;
+            if ((st = snap(&a[k], 8)) == 0 && (st = snap(&r->zct_len, 8)) == 0) {
+                a[k] = a[--r->zct_len];
+                removed++;
+            }
         }
     }
-    h->pushed = 0;
     st = op_leave(h, own, st);
-    return st < 0 ? st : (int64_t)n;
+    return st < 0 ? st : removed;
 }
 
 int pmo_zct_push(pmo_pool *h, uint64_t off)

@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, List, Literal, Optional, Set, Tuple, Typ
 
 from . import _binding as b
 from ._binding import ffi, lib
-from .errors import CorruptPoolError, TransactionError
+from .errors import CorruptPoolError, PoolFullError, TransactionError
 from .persistent import OID_NULL, Oid, Persistent
 
 log = logging.getLogger("pmemobj")
@@ -115,15 +115,13 @@ class Transaction:
         if et is not None:
             lib.pmo_tx_abort(h)
             return False
-        if lib.pmo_tx_active(h) == 1 and lib.pmo_zct_pending(h):
-            try:
-                self._mm._collect_in_tx(keep_live=True)
-            except BaseException:
-                lib.pmo_tx_abort(h)
-                raise
+        outermost = lib.pmo_tx_active(h) == 1
+        collect = outermost and lib.pmo_zct_pending(h)
         st = lib.pmo_tx_commit(h)
         if st:
             raise b.error(st)
+        if collect:
+            self._mm._collect()
         return False
 
 
@@ -146,11 +144,13 @@ class MemoryManager:
         self._classes: Dict[int, type] = {}
         self._type_paths: Optional[List[str]] = None
         self._lock = threading.RLock()
+        self._collecting = False
 
     # -- status handling ----------------------------------------------------
 
     def _check(self, st: int) -> None:
-        """Raise for a negative status; collect garbage when asked to."""
+        """Raise for a negative status; collect garbage when asked to (the
+        operation has committed by then)."""
         if st == b.COLLECT:
             if not lib.pmo_tx_active(self._h):
                 self._collect()
@@ -602,30 +602,40 @@ class MemoryManager:
         else:
             self._check(st)
 
-    def _collect_in_tx(self, keep_live: bool) -> None:
-        """Free objects whose count dropped to zero, unless (keep_live) a
-        Python object still refers to them."""
-        h = self._h
-        kept: Set[int] = set()
-        while True:
-            n = self._checked(lib.pmo_zct_len(h))
-            if n == 0:
-                break
-            buf = ffi.new("uint64_t[]", n)
-            n = self._checked(lib.pmo_zct_take(h, buf, n))
-            for off in set(buf[0:n]):
-                if off in kept or self._checked(lib.pmo_refcount(h, off)) != 0:
-                    continue
-                if keep_live and off in self._objects:
-                    kept.add(off)
-                    continue
-                self._release(off)
-        for off in kept:
-            self._check(lib.pmo_zct_push(h, off))
-
     def _collect(self, keep_live: bool = True) -> None:
-        with self.transaction():
-            self._collect_in_tx(keep_live)
+        """Free objects whose count dropped to zero, unless (keep_live) a
+        Python object still refers to them.  Each runs in a transaction of
+        its own after the operation that dropped it has committed: a pool
+        too full to free something right now loses nothing, the object
+        waits in the zero-count table for a later try."""
+        h = self._h
+        if self._collecting:
+            return  # the running collection picks up what this one would
+        self._collecting = True
+        try:
+            while True:
+                n = self._checked(lib.pmo_zct_read(h, _NULL, 0))
+                if n == 0:
+                    return
+                buf = ffi.new("uint64_t[]", n)
+                n = min(n, self._checked(lib.pmo_zct_read(h, buf, n)))
+                progress = False
+                for off in set(buf[0:n]):
+                    if keep_live and off in self._objects:
+                        continue
+                    with self.transaction():
+                        # still waiting (and only then safe to read)?
+                        if self._checked(lib.pmo_zct_remove(h, off)) and \
+                                self._checked(lib.pmo_refcount(h, off)) == 0:
+                            self._release(off)
+                    progress = True
+                if not progress:
+                    return
+        except PoolFullError as e:
+            log.warning("pool %s: garbage waits for room to be freed (%s)",
+                        self._pool.filename, e)
+        finally:
+            self._collecting = False
 
     def _mark(self, check: bool) -> None:
         """Mark from the root, from live Python objects and the zero-count

@@ -22,6 +22,7 @@ from . import _binding as b
 from ._binding import ffi, lib
 from .errors import (
     ForeignFileError,
+    PmemError,
     PoolClosedError,
     PoolError,
     PoolExistsError,
@@ -245,6 +246,8 @@ class PersistentObjectPool:
             log.warning("%s was not closed cleanly; collecting garbage", path)
             self.recovered = self.gc()
             log.warning("%s: %s", path, self.recovered)
+        elif lib.pmo_gc_needed(self._h) and collect_unclean:
+            self.recovered = self.gc()  # a full pool left garbage behind
 
     # -- state -------------------------------------------------------------
 
@@ -359,6 +362,11 @@ class PersistentObjectPool:
             raise TransactionError("cannot close the pool inside one of its transactions")
         try:
             self.mm._collect(keep_live=False)
+            if lib.pmo_gc_needed(self._h):
+                self.gc()
+        except PmemError as e:
+            # what is left waits in the zero-count table for the next open
+            log.warning("%s: garbage left for later: %s", self.filename, e)
         finally:
             st = lib.pmo_close(self._h)
             if st:

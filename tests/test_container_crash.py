@@ -207,7 +207,7 @@ def run_until_killed(rng, code, *args):
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
-    assert child.returncode == -signal.SIGKILL
+    assert child.returncode == -signal.SIGKILL, child.stderr.read()
 
 
 KINDS = [pytest.param("list", marks=pytest.mark.msync), pytest.param("dict", marks=pytest.mark.msync),

@@ -110,13 +110,11 @@ CASES = {
 }
 
 STUCK = pytest.mark.xfail(strict=True, reason=(
-    "C core: in a full pool, dropping a container that holds many references fails "
-    "(its release needs a refcount snapshot per reference, more undo log than a lane holds, "
-    "or the zero-count table must grow); the table retries the release in the commit of "
-    "every later operation that drops a container, so pop/remove/delattr keep failing with "
-    "PoolFullError until pool.gc(), and close() raises TransactionError ('free: ...' with a "
-    "stale libpmemobj message)"))
-STUCK_CASES = {"new_tuples_in_a_list", "new_frozensets_in_a_set", "object_setattr_containers"}
+    "in a full pool, freeing a dropped container that holds many objects needs "
+    "libpmemobj log space, which it cannot extend: the objects wait in the zero-count "
+    "table (nothing is lost, and close/gc retry) but the room is not available again "
+    "until then"))
+STUCK_CASES = {"new_frozensets_in_a_set", "object_setattr_containers"}
 
 
 def fill(pool, name):
@@ -210,10 +208,11 @@ def test_one_value_larger_than_the_pool_is_pool_full(pool):
     assert root["o"]._p_attributes() == {}
 
 
-@pytest.mark.xfail(strict=True, reason="capacity of small pools: libpmemobj pins a run per "
-                   "allocation size class, and list/dict growth walks through many size "
-                   "classes, so a default 8 MiB pool holds ~1000 list items or a few hundred "
-                   "dict entries while using a few KiB")
+@pytest.mark.xfail(strict=True, reason="capacity of small pools: libpmemobj keeps a run of "
+                   "chunks per allocation size class in use, and an 8 MiB pool has about 15 "
+                   "chunks; growing arrays take whole chunks from 64 KiB up and lists shrink, "
+                   "so one list holds 32k items or one dict 21k entries, but a 10k-item list "
+                   "next to a growing dict still runs out")
 def test_default_size_pool_holds_ten_thousand_small_items(pool):
     pool.root = {"l": [], "d": {}}
     for i in range(10000):
@@ -223,10 +222,9 @@ def test_default_size_pool_holds_ten_thousand_small_items(pool):
     assert len(pool.root["l"]) == len(pool.root["d"]) == 10000
 
 
-@pytest.mark.xfail(strict=True, reason="C core: deleting a range snapshots every slot from the "
-                   "start of the range to the end of the list and every dropped item's count, "
-                   "and frees each item, all in one transaction: in a full pool its undo log "
-                   "cannot grow, so clear() and del l[k:] fail (pop() one by one works)")
+@pytest.mark.xfail(strict=True, reason="clearing frees every item in one transaction: in a "
+                   "full pool libpmemobj cannot extend its log for that many frees, so clear() "
+                   "raises PoolFullError and changes nothing (pop() one by one works)")
 def test_clearing_a_list_in_a_full_pool_frees_it(tmp_path):
     path = str(tmp_path / "small.pool")
     with pmemobj.create(path, pool_size=SMALL) as pool:
