@@ -18,6 +18,9 @@ from .container import PersistentContainer, require_pool
 from .memory import register_builtin
 
 _MISSING = object()
+_K_INT = b.K_INT
+_get_str = lib.pmo_dict_get_str
+_set_str = lib.pmo_dict_set_str
 
 
 class HashTable(PersistentContainer):
@@ -59,6 +62,10 @@ class HashTable(PersistentContainer):
     def _p_lookup(self, key: Any) -> Tuple[int, Any]:
         """(status, C output) of the fast path; ENEEDCMP when Python must
         compare."""
+        if type(key) is str:
+            data = key.encode("utf-8", "surrogatepass")
+            o = _get_str(self._p_h, self._p_off, data, len(data))
+            return o.status, o
         k = self._p_mm._key(key)
         if k is None:
             return b.ENEEDCMP, None
@@ -78,21 +85,26 @@ class HashTable(PersistentContainer):
 
     def _p_set(self, key: Any, value: Any) -> None:
         mm = self._p_mm
-        k = mm._key(key)
-        if k is not None:
-            v = mm._in(value)
-            if v is not None:
-                st = lib.pmo_dict_set(self._p_h, self._p_off, *k, *v)
-                if st == 0:
-                    return
-                if st != b.ENEEDCMP:
-                    mm._check(st)
-                    return
+        v = mm._in(value)
+        if v is not None:
+            # one C call: str keys (the common case) with fewer arguments
+            if type(key) is str:
+                data = key.encode("utf-8", "surrogatepass")
+                st = _set_str(self._p_h, self._p_off, data, len(data), *v)
+            else:
+                k = mm._key(key)
+                st = b.ENEEDCMP if k is None else \
+                    lib.pmo_dict_set(self._p_h, self._p_off, *k, *v)
+            if st == 0:
+                return
+            if st != b.ENEEDCMP:
+                mm._check(st)
+                return
         # hashed before the transaction: an unhashable key is a TypeError
         # that leaves an enclosing transaction usable
         hash_ = mm.stable_hash(key)
         with mm.transaction():
-            pos = self._p_find_slow(key, hash_) if k is None else self._p_position(key)
+            pos = self._p_position(key)
             if pos >= 0:
                 mm._check(lib.pmo_dict_set_at(self._p_h, self._p_off, pos,
                                               *mm._build(value)))
@@ -222,13 +234,16 @@ class PersistentDict(HashTable, MutableMapping):
         return self._p_len()
 
     def __getitem__(self, key: Any) -> Any:
-        mm = self._p_mm
-        k = mm._key(key)
-        if k is not None:
-            o = lib.pmo_dict_get(self._p_h, self._p_off, *k)
+        if type(key) is str:
+            data = key.encode("utf-8", "surrogatepass")
+            o = _get_str(self._p_h, self._p_off, data, len(data))
+        else:
+            k = self._p_mm._key(key)
+            o = None if k is None else lib.pmo_dict_get(self._p_h, self._p_off, *k)
+        if o is not None:
             st = o.status
             if st == 0:
-                return mm._value(o)
+                return o.i if o.kind == _K_INT else self._p_mm._value(o)
             if st == b.EKEY:
                 return self.__missing__(key)
             if st != b.ENEEDCMP:
@@ -271,7 +286,14 @@ class PersistentDict(HashTable, MutableMapping):
 
     def get(self, key: Any, default: Any = None) -> Any:
         """``self[key]`` if present, else *default*."""
-        pos = self._p_position(key)
+        st, o = self._p_lookup(key)
+        if st == 0:
+            return o.i if o.kind == _K_INT else self._p_mm._value(o)
+        if st == b.EKEY:
+            return default
+        if st != b.ENEEDCMP:
+            raise b.error(st)
+        pos = self._p_find_slow(key)
         return default if pos < 0 else self._p_value_at(pos)
 
     def setdefault(self, key: Any, default: Any = None) -> Any:

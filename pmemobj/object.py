@@ -9,15 +9,16 @@ whenever the object is loaded from the pool, to set up volatile state.
 from __future__ import annotations
 
 import types
-from typing import Any
+from typing import Any, Dict, Tuple
 
 from . import _binding as b
 from ._binding import lib
 from .container import require_pool
-from .dict import HashTable
+from .dict import _K_INT, HashTable, _get_str, _set_str
 from .memory import register_builtin
 
 _PLAIN_METHODS = (types.FunctionType, classmethod, staticmethod)
+_oga = object.__getattribute__
 
 
 def _is_data_descriptor(cls_attr: Any) -> bool:
@@ -29,6 +30,30 @@ def _is_data_descriptor(cls_attr: Any) -> bool:
 def _is_local(name: str) -> bool:
     return name.startswith(("_p_", "_v_")) or (
         name.startswith("__") and name.endswith("__"))
+
+
+# Where an attribute name is looked up, by (class, name): True for the
+# ordinary Python way (volatile names, methods, properties), False for
+# the pool.  Cached: deciding costs more than the lookup itself.
+_plain_get: Dict[Tuple[type, str], bool] = {}
+_plain_set: Dict[Tuple[type, str], bool] = {}
+
+
+def _gets_plainly(cls: type, name: str) -> bool:
+    r = _plain_get.get((cls, name))
+    if r is None:
+        cls_attr = getattr(cls, name, None)
+        r = _plain_get[(cls, name)] = _is_local(name) or \
+            isinstance(cls_attr, _PLAIN_METHODS) or _is_data_descriptor(cls_attr)
+    return r
+
+
+def _sets_plainly(cls: type, name: str) -> bool:
+    r = _plain_set.get((cls, name))
+    if r is None:
+        r = _plain_set[(cls, name)] = _is_local(name) or \
+            _is_data_descriptor(getattr(cls, name, None))
+    return r
 
 
 class PersistentObject(HashTable):
@@ -53,23 +78,41 @@ class PersistentObject(HashTable):
         """Set up volatile state; runs on creation and on every load."""
 
     def __getattribute__(self, name: str) -> Any:
-        if _is_local(name):
-            return object.__getattribute__(self, name)
-        cls_attr = getattr(type(self), name, None)
         # methods and data descriptors (properties) of the class come first
-        if isinstance(cls_attr, _PLAIN_METHODS) or _is_data_descriptor(cls_attr):
-            return object.__getattribute__(self, name)
-        require_pool(self)
-        pos = self._p_position(name)
-        if pos >= 0:
-            return self._p_value_at(pos)
-        return object.__getattribute__(self, name)
+        if _gets_plainly(type(self), name):
+            return _oga(self, name)
+        try:
+            h = _oga(self, "_p_h")
+        except AttributeError:
+            require_pool(self)
+            raise
+        data = name.encode("utf-8", "surrogatepass")
+        o = _get_str(h, _oga(self, "_p_off"), data, len(data))
+        st = o.status
+        if st == 0:
+            return o.i if o.kind == _K_INT else _oga(self, "_p_mm")._value(o)
+        if st != b.EKEY:
+            raise b.error(st)
+        return _oga(self, name)   # class attributes, or AttributeError
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if _is_local(name) or _is_data_descriptor(getattr(type(self), name, None)):
+        if _sets_plainly(type(self), name):
             object.__setattr__(self, name, value)
             return
-        require_pool(self)
+        try:
+            mm = _oga(self, "_p_mm")
+        except AttributeError:
+            require_pool(self)
+            raise
+        v = mm._in(value)
+        if v is not None:
+            data = name.encode("utf-8", "surrogatepass")
+            st = _set_str(_oga(self, "_p_h"), _oga(self, "_p_off"), data, len(data), *v)
+            if st == 0:
+                return
+            if st != b.ENEEDCMP:
+                mm._check(st)
+                return
         self._p_set(name, value)
 
     def __delattr__(self, name: str) -> None:
