@@ -62,7 +62,7 @@ class PersistentContainer(Persistent):
         n = lib.pmo_len(self._p_h, self._p_off)
         if n < 0:
             raise b.error(n)
-        return n
+        return int(n)
 
     def __reduce__(self) -> Any:
         raise TypeError(

@@ -44,7 +44,7 @@ class HashTable(PersistentContainer):
         for pos in buf[0:n]:
             stored = self._p_key_at(pos)
             if stored is key or stored == key:
-                return pos
+                return int(pos)
         return -1
 
     def _p_key_at(self, pos: int) -> Any:
@@ -76,7 +76,7 @@ class HashTable(PersistentContainer):
         """Entry position of *key*, or -1."""
         st, o = self._p_lookup(key)
         if st == 0:
-            return o.pos
+            return int(o.pos)
         if st == b.EKEY:
             return -1
         if st != b.ENEEDCMP:
@@ -100,9 +100,10 @@ class HashTable(PersistentContainer):
             if st != b.ENEEDCMP:
                 mm._check(st)
                 return
-        # hashed before the transaction: an unhashable key is a TypeError
-        # that leaves an enclosing transaction usable
+        # checked before the transaction: an unhashable key or unstorable
+        # value is a TypeError that leaves an enclosing transaction usable
         hash_ = mm.stable_hash(key)
+        mm._check_storable(key, value)
         with mm.transaction():
             pos = self._p_position(key)
             if pos >= 0:
@@ -120,7 +121,7 @@ class HashTable(PersistentContainer):
         if k is not None:
             st = lib.pmo_dict_del(self._p_h, self._p_off, *k)
             if st == 0 or st == b.EKEY:
-                return st == 0
+                return bool(st == 0)
             if st != b.ENEEDCMP:
                 mm._check(st)  # raises, or collects after a successful delete
                 return True
@@ -189,31 +190,31 @@ class HashTable(PersistentContainer):
         return keys
 
 
-class _KeysView(KeysView):
+class _KeysView(KeysView[Any]):
     def __repr__(self) -> str:
         return f"dict_keys({list(self)!r})"
 
     def __reversed__(self) -> Iterator[Any]:
-        return reversed(list(self))
+        return iter(reversed(list(self)))
 
 
-class _ValuesView(ValuesView):
+class _ValuesView(ValuesView[Any]):
     def __repr__(self) -> str:
         return f"dict_values({list(self)!r})"
 
     def __reversed__(self) -> Iterator[Any]:
-        return reversed(list(self))
+        return iter(reversed(list(self)))
 
 
-class _ItemsView(ItemsView):
+class _ItemsView(ItemsView[Any, Any]):
     def __repr__(self) -> str:
         return f"dict_items({list(self)!r})"
 
     def __reversed__(self) -> Iterator[Any]:
-        return reversed(list(self))
+        return iter(reversed(list(self)))
 
 
-class PersistentDict(HashTable, MutableMapping):
+class PersistentDict(HashTable, MutableMapping[Any, Any]):
     """A persistent ``dict``.  Create it with ``pool.new(PersistentDict,
     ...)`` (same arguments as ``dict``), or store a plain dict in a
     persistent container.  Operations that make a new mapping (``copy``,
@@ -223,7 +224,7 @@ class PersistentDict(HashTable, MutableMapping):
     __hash__ = None  # type: ignore[assignment]
     _p_type = b.T_DICT
 
-    def __init__(self, *args: Any, **kw: Any) -> None:
+    def __init__(self, /, *args: Any, **kw: Any) -> None:
         require_pool(self)
         if len(args) > 1:
             raise TypeError(f"dict expected at most 1 argument, got {len(args)}")
@@ -270,17 +271,17 @@ class PersistentDict(HashTable, MutableMapping):
         return self._p_entries(0)
 
     def __reversed__(self) -> Iterator[Any]:
-        return reversed(list(self._p_entries(0)))
+        return iter(reversed(list(self._p_entries(0))))
 
-    def keys(self) -> KeysView:
+    def keys(self) -> KeysView[Any]:
         """A view of the keys (supports set operations)."""
         return _KeysView(self)
 
-    def values(self) -> ValuesView:
+    def values(self) -> ValuesView[Any]:
         """A view of the values."""
         return _ValuesView(self)
 
-    def items(self) -> ItemsView:
+    def items(self) -> ItemsView[Any, Any]:
         """A view of the (key, value) pairs."""
         return _ItemsView(self)
 
@@ -353,6 +354,7 @@ class PersistentDict(HashTable, MutableMapping):
                         f"length {n}; 2 is required") from None
                 hash(k)
                 pairs.append((k, v))
+        self._p_mm._check_storable(*pairs, *kw.items())
         with self._p_mm.transaction():
             for k, v in pairs:
                 self._p_set(k, v)

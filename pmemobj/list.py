@@ -18,7 +18,7 @@ from .container import PersistentContainer, require_pool
 from .memory import register_builtin
 
 
-class PersistentList(PersistentContainer, MutableSequence):
+class PersistentList(PersistentContainer, MutableSequence[Any]):
     """A persistent ``list``.  Create it with ``pool.new(PersistentList,
     iterable)``, or store a plain list in a persistent container."""
 
@@ -71,7 +71,7 @@ class PersistentList(PersistentContainer, MutableSequence):
             raise TypeError(f"list indices must be integers or slices, not "
                             f"{type(i).__name__}") from None
         if -sys.maxsize - 1 <= i <= sys.maxsize:
-            return i
+            return int(i)
         if overflow is IndexError:
             raise IndexError("cannot fit 'int' into an index-sized integer")
         raise OverflowError("Python int too large to convert to C ssize_t")
@@ -139,6 +139,7 @@ class PersistentList(PersistentContainer, MutableSequence):
         """Append every item of *iterable*, all in one transaction."""
         items = list(iterable)
         mm = self._p_mm
+        mm._check_storable(*items)
         with mm.transaction():
             mm._check(lib.pmo_list_reserve(self._p_h, self._p_off, len(self) + len(items)))
             for v in items:
@@ -152,6 +153,7 @@ class PersistentList(PersistentContainer, MutableSequence):
         mm = self._p_mm
         enc = mm._in(value)
         if enc is None:
+            mm._check_storable(value)
             with mm.transaction():
                 st = lib.pmo_list_set(self._p_h, self._p_off, i, *mm._build(value))
         else:
@@ -166,6 +168,7 @@ class PersistentList(PersistentContainer, MutableSequence):
         except TypeError:
             raise TypeError("can only assign an iterable") from None
         mm = self._p_mm
+        mm._check_storable(*items)
         with mm.transaction():
             start, stop, step = s.indices(len(self))
             if step == 1:
@@ -261,7 +264,7 @@ class PersistentList(PersistentContainer, MutableSequence):
 
     # -- operators ----------------------------------------------------------------
 
-    def __iadd__(self, other: Iterable[Any]) -> "PersistentList":
+    def __iadd__(self, other: Iterable[Any]) -> "PersistentList":  # type: ignore[misc]
         self.extend(other)
         return self
 

@@ -211,6 +211,20 @@ class MemoryManager:
             f"supported type or nominate it with persist_via_pickle()"
         )
 
+    def _check_storable(self, *values: Any) -> None:
+        """Raise the TypeError (or ValueError) that storing *values* would,
+        before a transaction begins: an operation that fails on its input
+        must leave an enclosing transaction usable and change nothing."""
+        for v in values:
+            t = type(v)
+            if t is tuple or t is list or t is frozenset or t is set:
+                self._check_storable(*v)
+            elif t is dict:
+                for k, x in v.items():
+                    self._check_storable(k, x)
+            else:
+                self._in(v)
+
     def _own_off(self, obj: Any) -> int:
         mm = getattr(obj, "_p_mm", None)
         if mm is not self:
@@ -254,6 +268,7 @@ class MemoryManager:
         if enc is not None:
             self._check(fn(self._h, *prefix, *enc))
             return
+        self._check_storable(value)
         with self.transaction():
             self._check(fn(self._h, *prefix, *self._build(value)))
 
@@ -564,7 +579,7 @@ class MemoryManager:
         return self._oid(self._checked(
             lib.pmo_new_object(self._h, code, b.L_OPAQUE, size)))
 
-    def new(self, typ: Type[Any], *args: Any, **kw: Any) -> Any:
+    def new(self, typ: Type[Any], /, *args: Any, **kw: Any) -> Any:
         """Create an instance of the Persistent class *typ* in the pool and
         run its ``__init__(*args, **kw)``, all in one transaction.  It stays
         alive while Python holds it; store it to keep it."""

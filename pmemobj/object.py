@@ -64,7 +64,8 @@ class PersistentObject(HashTable):
     _p_kind = "attribute dict"
 
     def _p_type_code(self, manager: Any) -> int:
-        return manager._type_code(type(self))
+        code: int = manager._type_code(type(self))
+        return code
 
     def _p_new(self, manager: Any) -> None:
         super()._p_new(manager)
@@ -124,7 +125,7 @@ class PersistentObject(HashTable):
             raise AttributeError(
                 f"'{type(self).__name__}' object has no attribute '{name}'")
 
-    def _p_attributes(self) -> dict:
+    def _p_attributes(self) -> Dict[str, Any]:
         """The persistent attributes, as a plain dict."""
         return dict(zip(self._p_entries(0), self._p_entries(1)))
 

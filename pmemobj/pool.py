@@ -285,7 +285,7 @@ class PersistentObjectPool:
     def root(self, value: Any) -> None:
         self.mm._store(lib.pmo_root_set, value)
 
-    def new(self, typ: type, *args: Any, **kw: Any) -> Any:
+    def new(self, typ: type, /, *args: Any, **kw: Any) -> Any:
         """Create an instance of the Persistent class *typ* in this pool."""
         return self.mm.new(typ, *args, **kw)
 

@@ -42,9 +42,10 @@ class _SetBase(HashTable):
             if st != b.ENEEDCMP:
                 mm._check(st)
                 return
-        # hashed before the transaction: an unhashable member is a
-        # TypeError that leaves an enclosing transaction usable
+        # checked before the transaction: an unhashable or unstorable member
+        # is a TypeError that leaves an enclosing transaction usable
         hash_ = mm.stable_hash(x)
+        mm._check_storable(x)
         with mm.transaction():
             if (self._p_find_slow(x, hash_) if k is None else self._p_position(x)) < 0:
                 mm._check(lib.pmo_dict_insert_new(
@@ -79,7 +80,7 @@ class _SetBase(HashTable):
         return self._plain().symmetric_difference(other)
 
     def issubset(self, other: Iterable[Any]) -> bool:
-        return self._plain().issubset(other)
+        return bool(self._plain().issubset(other))
 
     def issuperset(self, other: Iterable[Any]) -> bool:
         return all(x in self for x in other)
@@ -131,7 +132,7 @@ class _SetBase(HashTable):
     def __gt__(self, o: Any) -> Any: return self._cmp(o, "__gt__")
 
 
-class PersistentSet(_SetBase, MutableSet):
+class PersistentSet(_SetBase, MutableSet[Any]):
     """A persistent ``set``: ``pool.new(PersistentSet, iterable)``, or store
     a plain set in a persistent container."""
 
@@ -167,6 +168,7 @@ class PersistentSet(_SetBase, MutableSet):
     def update(self, *others: Iterable[Any]) -> None:
         """Add the members of every iterable in *others*."""
         members = self._p_hashed(x for other in others for x in other)
+        self._p_mm._check_storable(*members)
         with self._p_mm.transaction():
             for x in members:
                 self._add(x)
@@ -224,7 +226,7 @@ class PersistentSet(_SetBase, MutableSet):
         return "{" + ", ".join(map(repr, members)) + "}" if members else "set()"
 
 
-class PersistentFrozenSet(_SetBase, Set):
+class PersistentFrozenSet(_SetBase, Set[Any]):
     """A persistent ``frozenset``, filled once by ``pool.new(
     PersistentFrozenSet, iterable)``; hashable and equal to the frozenset
     of the same members."""

@@ -18,7 +18,7 @@ from .container import PersistentContainer, require_pool
 from .memory import register_builtin
 
 
-class PersistentTuple(PersistentContainer, Sequence):
+class PersistentTuple(PersistentContainer, Sequence[Any]):
     """A persistent ``tuple``: ``pool.new(PersistentTuple, iterable)``."""
 
     __slots__ = ()

@@ -160,3 +160,26 @@ def test_pool_full_rolls_back_and_pool_stays_usable(pool):
     pool = reopen(pool)
     assert list(pool.root["list"]) == list(range(100))
     pool.close()
+
+
+def test_unstorable_nested_value_leaves_the_transaction_usable(pool):
+    pool.root = {"l": [1], "d": {}, "s": set()}
+    root = pool.root
+    with pool.transaction():
+        with pytest.raises(TypeError):
+            root["l"].append([1, object()])
+        with pytest.raises(TypeError):
+            root["l"].extend([2, (3, object())])
+        with pytest.raises(TypeError):
+            root["d"][(1, 2)] = {"k": object()}
+        with pytest.raises(TypeError):
+            root["s"].add((1, object()))
+        with pytest.raises(TypeError):
+            root["l"][0] = [object()]
+        root["l"].append(2)
+    assert root == {"l": [1, 2], "d": {}, "s": set()}
+
+
+def test_new_passes_any_keyword_to_the_constructor(pool):
+    d = pool.new(pmemobj.PersistentDict, self=1, typ=2)
+    assert d == {"self": 1, "typ": 2}
