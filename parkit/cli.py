@@ -16,7 +16,7 @@ import os
 import sys
 from typing import Any, List, Optional, Sequence
 
-from pmemobj.cli import human_size, table
+from pmemobj.cli import human_size, run, table
 
 PROG = "parkit"
 
@@ -166,25 +166,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _message(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.strerror:
+        message = f"{e.filename}: {e.strerror}" if e.filename else e.strerror
+    else:
+        message = str(e) or type(e).__name__
+    if not isinstance(e, (CliError, OSError, ValueError)) and \
+            type(e).__module__.split(".")[0] not in ("parkit", "pmemobj"):
+        message += f" ({type(e).__name__})"
+    return message
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the ``parkit`` command; returns the exit status."""
     args = parser().parse_args(argv)
     args.storage = getattr(args, "storage", None)
-    try:
-        return int(args.run(args))
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except Exception as e:  # one line, never a traceback
-        if isinstance(e, OSError) and e.strerror:
-            message = f"{e.filename}: {e.strerror}" if e.filename else e.strerror
-        else:
-            message = str(e) or type(e).__name__
-        if not isinstance(e, (CliError, OSError, ValueError)) and \
-                type(e).__module__.split(".")[0] not in ("parkit", "pmemobj"):
-            message += f" ({type(e).__name__})"
-        print(f"{PROG}: {' '.join(message.split())}", file=sys.stderr)
-        return 2
+    return run(PROG, lambda: int(args.run(args)), _message)

@@ -18,7 +18,7 @@ import os
 import struct
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 import pmemobj
 
@@ -194,16 +194,24 @@ class Handle:
     def wait_change(self, seen: int, deadline: Optional[float]) -> bool:
         """Sleep until the counter moves from *seen* or *deadline* (a
         time.monotonic value) passes; False on timeout."""
-        delay = 0.0002
-        while self.changes() == seen:
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                delay = min(delay, left)
-            time.sleep(delay)
-            delay = min(delay * 2, 0.005)
-        return True
+        return sleep_until(lambda: self.changes() != seen, deadline, 0.005)
+
+
+def sleep_until(done: Callable[[], Any], deadline: Optional[float],
+                longest: float) -> bool:
+    """Poll *done* with sleeps growing from 0.2 ms to *longest* seconds
+    until it is true (True) or *deadline* (time.monotonic) passes (False):
+    blocking without spinning a core."""
+    delay = 0.0002
+    while not done():
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            delay = min(delay, left)
+        time.sleep(delay)
+        delay = min(delay * 2, longest)
+    return True
 
 
 class _Releaser:

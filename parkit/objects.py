@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, Iterator, Optional, TypedDict, TypeVar, 
 import pmemobj
 
 from .errors import ContextError, ObjectExistsError, ObjectNotFoundError, TransactionError
-from .namespace import Handle, Namespace, handle_for
+from .namespace import Handle, Namespace, handle_for, sleep_until
 from .storage import check_namespace, split_path
 
 
@@ -460,16 +460,7 @@ def wait_until(predicate: Callable[[], Any], timeout: Optional[float] = None) ->
     """Block until ``predicate()`` is true (True) or *timeout* seconds pass
     (False), sleeping between tries instead of spinning."""
     deadline = None if timeout is None else time.monotonic() + timeout
-    delay = 0.0005
-    while not predicate():
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            delay = min(delay, left)
-        time.sleep(delay)
-        delay = min(delay * 2, 0.02)
-    return True
+    return sleep_until(predicate, deadline, 0.02)
 
 
 PathOrObject = Union[str, Object]

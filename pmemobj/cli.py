@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, TextIO, Tuple
 
@@ -328,29 +328,36 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _fail(path: str, e: BaseException) -> int:
+def _message(path: str, e: BaseException) -> str:
     if isinstance(e, OSError) and e.strerror:
         message = f"{e.filename or path}: {e.strerror}"
     else:
         message = f"{path}: {e or type(e).__name__}"
     if not isinstance(e, (PmemError, OSError, CliError)):
         message += f" ({type(e).__name__})"
-    print(f"{PROG}: {' '.join(message.split())}", file=sys.stderr)
-    return 2
+    return message
+
+
+def run(prog: str, command: Callable[[], int],
+        describe: Callable[[BaseException], str]) -> int:
+    """Run a command-line command: its exit status, or 2 with one line on
+    stderr (never a traceback) when it fails, 130 when interrupted."""
+    try:
+        return int(command())
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # the reader went away (| head): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as e:
+        print(f"{prog}: {' '.join(describe(e).split())}", file=sys.stderr)
+        return 2
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the ``pmemobj`` command; returns the exit status."""
     args = parser().parse_args(argv)
     logging.basicConfig(format="%(name)s: %(levelname)s: %(message)s", level=logging.WARNING)
-    try:
-        return int(args.run(args))
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # the reader went away (| head): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except Exception as e:  # never a traceback for a bad pool
-        return _fail(args.pool, e)
+    return run(PROG, lambda: int(args.run(args)), lambda e: _message(args.pool, e))
