@@ -646,6 +646,21 @@ int64_t pmo_new_object(pmo_pool *h, uint32_t type, uint32_t layout,
     return st < 0 ? st : (int64_t)off;
 }
 
+/* A zeroed tuple-layout object of n empty slots, count zero. */
+static int new_tuple(pmo_pool *h, uint32_t type, uint64_t n, int64_t hash,
+                     uint64_t *off)
+{
+    int st = tx_alloc(h, sizeof(struct pmo_tuple) + n * sizeof(pmo_slot),
+                      PMO_TN_POBJECT, 1, off);
+    if (st == 0) {
+        struct pmo_tuple *t = P(h, *off);
+        init_hdr(&t->hdr, type, PMO_L_TUPLE, 0);
+        t->n = n;
+        t->hash = hash;
+    }
+    return st;
+}
+
 int64_t pmo_tuple_new(pmo_pool *h, uint32_t type, uint64_t n, int64_t hash)
 {
     if (type == 0 || n > (PMEMOBJ_MAX_ALLOC_SIZE / sizeof(pmo_slot)))
@@ -654,15 +669,7 @@ int64_t pmo_tuple_new(pmo_pool *h, uint32_t type, uint64_t n, int64_t hash)
     if (st)
         return st;
     uint64_t off = 0;
-    st = tx_alloc(h, sizeof(struct pmo_tuple) + n * sizeof(pmo_slot),
-                  PMO_TN_POBJECT, 1, &off);
-    if (st == 0) {
-        struct pmo_tuple *t = P(h, off);
-        init_hdr(&t->hdr, type, PMO_L_TUPLE, 0);
-        t->n = n;
-        t->hash = hash;
-    }
-    st = op_leave(h, own, st);
+    st = op_leave(h, own, new_tuple(h, type, n, hash, &off));
     return st < 0 ? st : (int64_t)off;
 }
 
@@ -745,15 +752,8 @@ int64_t pmo_new_value(pmo_pool *h, uint64_t kind, int64_t i, double f,
     } else if (blob_type(kind)) {
         if ((st = new_blob(h, blob_type(kind), data, n, &off)) == 0)
             ((struct pmo_hdr *)P(h, off))->refcnt = 0;
-    } else {
-        st = tx_alloc(h, sizeof(struct pmo_tuple) + sizeof(pmo_slot),
-                      PMO_TN_POBJECT, 1, &off);
-        if (st == 0) {
-            struct pmo_tuple *t = P(h, off);
-            init_hdr(&t->hdr, PMO_T_BOX, PMO_L_TUPLE, 0);
-            t->n = 1;
-            st = store_value(h, &in, &t->items[0]);
-        }
+    } else if ((st = new_tuple(h, PMO_T_BOX, 1, 0, &off)) == 0) {
+        st = store_value(h, &in, &((struct pmo_tuple *)P(h, off))->items[0]);
     }
     st = op_leave(h, own, st);
     return st < 0 ? st : (int64_t)off;
