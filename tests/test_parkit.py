@@ -344,3 +344,15 @@ def test_objects_pickle_by_path(storage):
     d["k"] = 1
     e = pickle.loads(pickle.dumps(d))
     assert e == d and e["k"] == 1
+
+
+@pytest.mark.parametrize("setting, expected", [("", "1"), ("msync", "0")])
+def test_durability_switch(setting, expected):
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "PMEM_IS_PMEM_FORCE"}
+    env["PARKIT_DURABILITY"] = setting
+    out = subprocess.run([sys.executable, "-c", "import os, parkit; "
+                          "print(os.environ['PMEM_IS_PMEM_FORCE'])"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == expected, out.stderr

@@ -178,3 +178,21 @@ def test_msync_mode_round_trip(pool):
     pool = reopen(pool)
     assert pool.root == {"k": [1, 2, 3, 4]}
     pool.close()
+
+
+def test_unclean_shutdown_is_collected_on_open_and_clean_open_is_not(pool_path):
+    pmemobj.create(pool_path).close()
+    code = ("import os, sys, pmemobj\n"
+            "pool = pmemobj.open(sys.argv[1])\n"
+            "pool.root = {'kept': [1, 2]}\n"
+            "lost = pool.new(pmemobj.PersistentList, [3, 4])  # never attached\n"
+            "os._exit(0)  # no close: the shutdown flag stays unclean\n")
+    subprocess.run([sys.executable, "-c", code, pool_path], check=True, timeout=60)
+    with pmemobj.open(pool_path) as pool:
+        assert pool.recovered is not None  # collected on open
+        assert pool.info()["clean_shutdown"] is False
+        assert pool.root == {"kept": [1, 2]}
+        assert pool.check()["unreachable"] == 0
+    with pmemobj.open(pool_path) as pool:
+        assert pool.recovered is None      # a clean open does not scan
+        assert pool.info()["clean_shutdown"] is True
