@@ -55,6 +55,7 @@ class Dict(Object, MutableMapping[Any, Any]):
         return iter(self._read(lambda e, d: list(d)))
 
     def get(self, key: Any, default: Any = None) -> Any:
+        """``self[key]`` if present, else *default*."""
         value = self._read(_get, key)
         return default if value is _MISSING else value
 
@@ -71,6 +72,7 @@ class Dict(Object, MutableMapping[Any, Any]):
         return self._read(lambda e, d: list(d))
 
     def pop(self, key: Any, default: Any = _MISSING) -> Any:
+        """Remove *key* and return its value (or *default*, if given, when absent)."""
         value = self._write(lambda e, d: d.pop(key, _MISSING))
         if value is _MISSING:
             if default is _MISSING:
@@ -79,16 +81,20 @@ class Dict(Object, MutableMapping[Any, Any]):
         return value
 
     def popitem(self) -> Tuple[Any, Any]:
+        """Remove and return the newest (key, value) pair; KeyError if empty."""
         key, value = self._write(lambda e, d: d.popitem())
         return key, value
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
+        """``self[key]``, first setting it to *default* if absent (atomically)."""
         return self._write(lambda e, d: d.setdefault(key, default))
 
     def update(self, other: Any = (), /, **kw: Any) -> None:
+        """Update from a mapping or pairs, then *kw*, in one transaction."""
         self._write(lambda e, d: d.update(other, **kw))
 
     def clear(self) -> None:
+        """Remove every entry."""
         self._write(lambda e, d: d.clear())
 
     def to_dict(self) -> DictType[Any, Any]:

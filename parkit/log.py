@@ -90,7 +90,9 @@ class Array(Log):
         self._write(lambda e, d: d.clear())
 
     def index(self, value: Any, start: int = 0, stop: Optional[int] = None) -> int:
+        """First index of *value* (in ``start:stop``); ValueError if absent."""
         return int(self._read(lambda e, d: d.index(value, start, *(() if stop is None else (stop,)))))
 
     def count(self, value: Any) -> int:
+        """Number of items equal to *value*."""
         return int(self._read(lambda e, d: d.count(value)))

@@ -382,10 +382,12 @@ class Object:
 
     @property
     def namespace(self) -> str:
+        """The namespace holding the object."""
         return cast(str, self._namespace)
 
     @property
     def name(self) -> str:
+        """The object's name within its namespace."""
         return cast(str, self._name)
 
     @property
@@ -409,6 +411,7 @@ class Object:
 
     @property
     def descriptor(self) -> Descriptor:
+        """What :func:`parkit.objects` reports about this object."""
         return self._read(lambda e, d: make_descriptor(self._namespace, self._name, e))
 
     def drop(self) -> None:

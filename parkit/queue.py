@@ -35,6 +35,7 @@ class Queue(Object):
 
     @property
     def maxsize(self) -> int:
+        """Most items the queue holds (0: unbounded), fixed at creation."""
         return int(self._read(lambda e, d: e["maxsize"]))
 
     def qsize(self) -> int:
@@ -42,9 +43,11 @@ class Queue(Object):
         return int(self._read(lambda e, d: e["tail"] - e["head"]))
 
     def empty(self) -> bool:
+        """True if no item is queued (may change at once under other processes)."""
         return self.qsize() == 0
 
     def full(self) -> bool:
+        """True if a bounded queue holds maxsize items."""
         return bool(self._read(lambda e, d: 0 < e["maxsize"] <= e["tail"] - e["head"]))
 
     def _try_put(self, e: Any, d: Any, item: Any) -> Any:
@@ -91,9 +94,11 @@ class Queue(Object):
         return self._blocking(lambda: self._write(self._try_get), block, timeout, Empty)
 
     def put_nowait(self, item: Any) -> None:
+        """``put(item, block=False)``."""
         self.put(item, block=False)
 
     def get_nowait(self) -> Any:
+        """``get(block=False)``."""
         return self.get(block=False)
 
     def task_done(self) -> None:

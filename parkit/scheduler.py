@@ -41,9 +41,11 @@ class Scheduler:
         raise NotImplementedError
 
     def state(self) -> Dict[str, Any]:
+        """Keyword arguments that rebuild an equal scheduler (stored with the schedule)."""
         raise NotImplementedError
 
     def first_run(self) -> Optional[float]:
+        """Time of the first run (epoch seconds), or None for none."""
         return self.next_run(time.time(), 0)
 
 
@@ -66,9 +68,12 @@ class Periodic(Scheduler):
 
     @property
     def interval(self) -> float:
+        """Seconds between runs."""
         return self.frequency.value * self.period
 
     def next_run(self, after: float, count: int) -> Optional[float]:
+        """The first start + k * interval after *after*; None after
+        max_times runs."""
         if self.max_times is not None and count >= self.max_times:
             return None
         start = self.start.timestamp()
@@ -78,17 +83,20 @@ class Periodic(Scheduler):
         return start + steps * self.interval
 
     def first_run(self) -> Optional[float]:
+        """The start time, or now if it has passed (None for max_times=0)."""
         if self.max_times == 0:
             return None
         start = self.start.timestamp()
         return max(start, time.time())
 
     def state(self) -> Dict[str, Any]:
+        """Frequency, period, start and max_times, for from_state()."""
         return {"frequency": self.frequency.name, "period": self.period,
                 "start": self.start.timestamp(), "max_times": self.max_times}
 
     @classmethod
     def from_state(cls, state: Dict[str, Any]) -> "Periodic":
+        """The Periodic that state() described."""
         start = datetime.datetime.fromtimestamp(state["start"], datetime.timezone.utc)
         return cls(Frequency[state["frequency"]], state["period"], start, state["max_times"])
 

@@ -60,6 +60,7 @@ class Task(Object):
 
     @property
     def task_name(self) -> str:
+        """The name the task is bound under."""
         return self.name[len("task."):]
 
     def function(self) -> Callable[..., Any]:
@@ -149,6 +150,7 @@ class Process(PDict):
 
     @property
     def status(self) -> ProcessStatus:
+        """Where the run is; a running process whose worker died reads as crashed."""
         status = ProcessStatus(self["status"])
         if status is ProcessStatus.running:
             from .pool import reap
@@ -158,6 +160,7 @@ class Process(PDict):
 
     @property
     def task(self) -> Task:
+        """The task this process runs."""
         return bind_task(self["task"])
 
     @property
@@ -168,14 +171,17 @@ class Process(PDict):
 
     @property
     def result(self) -> Any:
+        """The task's return value once finished (None before)."""
         return self.get("result")
 
     @property
     def error(self) -> Optional[str]:
+        """``"ExceptionType: message"`` of a failed or crashed run."""
         return cast(Optional[str], self.get("error"))
 
     @property
     def traceback(self) -> Optional[str]:
+        """The formatted traceback of a failed run."""
         return cast(Optional[str], self.get("traceback"))
 
     @property
@@ -186,6 +192,7 @@ class Process(PDict):
 
     @property
     def ended(self) -> bool:
+        """True once finished, failed or crashed."""
         return self.status in ENDED
 
     def start(self) -> None:
