@@ -11,10 +11,16 @@ One run measures, one after another on this machine:
 2. pmemobj in one subprocess per durability mode: force
    (``PMEM_IS_PMEM_FORCE=1``; libpmem reads it once, at load) and msync
    (unset; slow, so small counts);
-3. each peer in a subprocess of its own: lmdb (sync off / on), sqlite3 (WAL,
+3. parkit's Dict the same way, one subprocess per mode (parkit picks force
+   unless ``PARKIT_DURABILITY=msync``), versioned and, for dict.set,
+   unversioned, at the counts of pmemobj in that mode;
+4. each peer in a subprocess of its own: lmdb (sync off / on), sqlite3 (WAL,
    synchronous NORMAL / FULL), shelve, diskcache, ZODB -- peers that are not
    installed are skipped (``pip install -e '.[bench]'`` installs them);
-4. the scaling run: one mapping grown 1k -> 1M entries (``--quick``: 100k),
+5. parkit with many processes: N = 1, 2, 4 fresh interpreters increment one
+   Dict value K times each, one transaction per increment; the final count
+   must be N * K (``--smoke``: N = 2, K = 50);
+6. the scaling run: one mapping grown 1k -> 1M entries (``--quick``: 100k),
    throughput, memory and open time at each size (pmemobj and lmdb).
 
 Every figure is the best of N timed repeats (timeit style: setup untimed,
@@ -42,8 +48,8 @@ ROOT = os.path.dirname(HERE)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from bench import report  # noqa: E402
-from bench.common import env_without_force, memory  # noqa: E402
+from bench import contention, report  # noqa: E402
+from bench.common import memory, mode_env  # noqa: E402
 
 #: Sizes of a run.  Counts are operations per measurement; the classes keep
 #: pmemobj and the peer it is judged against (lmdb) at equal counts.
@@ -53,21 +59,25 @@ PROFILES: Dict[str, Dict[str, Any]] = {
              "levels": [1_000, 10_000, 100_000, 1_000_000],
              "sample": 100_000, "open_cycles": 9, "ops_pool_mb": 512,
              "scaling_pool_mb": 2048, "c_count": 200_000, "c_runs": 3,
-             "breakdown": 100_000, "timeout": 1800},
+             "breakdown": 100_000, "procs": [1, 2, 4], "increments": 10_000,
+             "timeout": 1800},
     "quick": {"fast": 20_000, "mid": 10_000, "slow": 2_000, "sync": 1_000,
               "rounds": 1, "repeat": 3, "batch": 1000, "levels": [1_000, 10_000, 100_000],
               "sample": 50_000, "open_cycles": 7, "ops_pool_mb": 256,
               "scaling_pool_mb": 512, "c_count": 50_000, "c_runs": 3,
-              "breakdown": 50_000, "timeout": 900},
+              "breakdown": 50_000, "procs": [1, 2, 4], "increments": 2_000,
+              "timeout": 900},
     "smoke": {"fast": 200, "mid": 200, "slow": 200, "sync": 20,
               "rounds": 1, "repeat": 1, "batch": 50, "levels": [1_000], "sample": 200,
               "open_cycles": 3, "ops_pool_mb": 32, "scaling_pool_mb": 32,
-              "c_count": 200, "c_runs": 1, "breakdown": 200, "timeout": 300},
+              "c_count": 200, "c_runs": 1, "breakdown": 200, "procs": [2], "increments": 50,
+              "timeout": 300},
 }
 
 #: Workers of the operations run, in order: spec -> count class.
 OPS_SPECS: List[Tuple[str, str]] = [
-    ("pmemobj-force", "fast"), ("pmemobj-msync", "sync"),
+    ("pmemobj-force", "fast"), ("parkit-force", "fast"), ("parkit-force-unversioned", "fast"),
+    ("pmemobj-msync", "sync"), ("parkit-msync", "sync"), ("parkit-msync-unversioned", "sync"),
     ("lmdb-nosync", "fast"), ("sqlite-normal", "mid"), ("shelve", "slow"),
     ("diskcache", "mid"), ("lmdb-sync", "sync"), ("sqlite-full", "sync"),
     ("zodb", "sync"),
@@ -75,11 +85,14 @@ OPS_SPECS: List[Tuple[str, str]] = [
 #: The systems the targets judge run a second round (when the profile asks
 #: for it) at another moment, and each figure keeps the best of the rounds:
 #: on a shared machine the disk and CPU speed drift over minutes.
-JUDGED = ["pmemobj-force", "lmdb-nosync", "pmemobj-msync", "lmdb-sync"]
+JUDGED = ["pmemobj-force", "lmdb-nosync", "pmemobj-msync", "lmdb-sync", "parkit-force",
+          "parkit-force-unversioned", "parkit-msync", "parkit-msync-unversioned"]
+#: Runs of parkit's many-process row (its spec is only a name for --systems).
+CONTENTION_SPEC = "parkit-procs"
 SCALING_SPECS = ["pmemobj-force", "lmdb-nosync"]
 #: the module each spec needs (checked without importing it)
-NEEDS = {"pmemobj": "pmemobj", "lmdb": "lmdb", "sqlite": "sqlite3", "shelve": "shelve",
-         "diskcache": "diskcache", "zodb": "ZODB"}
+NEEDS = {"pmemobj": "pmemobj", "parkit": "parkit", "lmdb": "lmdb", "sqlite": "sqlite3",
+         "shelve": "shelve", "diskcache": "diskcache", "zodb": "ZODB"}
 
 
 def log(msg: str) -> None:
@@ -96,7 +109,8 @@ def needed_module(spec: str) -> str:
 def versions(spec: str) -> Dict[str, str]:
     import importlib.metadata as md
     out = {"python": platform.python_version()}
-    dist = {"pmemobj": "pmemobj", "lmdb": "lmdb", "diskcache": "diskcache", "zodb": "ZODB"}
+    dist = {"pmemobj": "pmemobj", "parkit": "pmemobj", "lmdb": "lmdb",
+            "diskcache": "diskcache", "zodb": "ZODB"}  # parkit ships in pmemobj's dist
     name = dist.get(spec.split("-")[0])
     if name:
         try:
@@ -148,9 +162,7 @@ def run_worker(spec: str, task: str, cfg: Dict[str, Any], workdir: str,
     its mode; (results, None) or (None, error)."""
     sub = tempfile.mkdtemp(prefix=f"{spec}-{task}-", dir=workdir)
     result = sub + ".json"
-    env = env_without_force()
-    if spec == "pmemobj-force":
-        env["PMEM_IS_PMEM_FORCE"] = "1"
+    env = mode_env(spec)
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", spec, "--task", task,
            "--worker-config", json.dumps(cfg), "--path", sub, "--result", result]
     t0 = time.perf_counter()
@@ -224,6 +236,38 @@ class CFloor:
                     have[key] = min(have[key], value)
 
 
+def run_contention(procs: List[int], increments: int, repeat: int, workdir: str,
+                   timeout: float) -> Tuple[List[Dict[str, Any]], List[str]]:
+    """parkit's many-process row for each N in *procs*: the run with the
+    highest total rate of *repeat*, each under a fresh storage path.  A
+    wrong final count is an error (and stops the repeats of that N)."""
+    rows: List[Dict[str, Any]] = []
+    errors: List[str] = []
+    for n in procs:
+        log(f"{CONTENTION_SPEC}: {n} processes x {increments:,} increments")
+        best: Optional[Dict[str, Any]] = None
+        for _ in range(repeat):
+            storage = tempfile.mkdtemp(prefix=f"{CONTENTION_SPEC}-{n}-", dir=workdir)
+            try:
+                row = contention.run(n, increments, storage, mode_env("parkit-force"), timeout)
+            except (OSError, RuntimeError, ValueError) as e:
+                errors.append(f"{CONTENTION_SPEC} with {n} processes: {e}")
+                break
+            finally:
+                shutil.rmtree(storage, ignore_errors=True)
+            if "error" in row:
+                errors.append(row["error"])
+                best = row
+                break
+            if best is None or row["total_per_s"] > best["total_per_s"]:
+                best = row
+        if best is not None:
+            rows.append(best)
+    for err in errors:
+        log(f"ERROR {err}")
+    return rows, errors
+
+
 def best_per_figure(records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """One record per (spec, operation, mode): the fastest of the rounds."""
     best: Dict[Tuple[str, str, str], Dict[str, Any]] = {}
@@ -269,11 +313,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--systems", default=None, help="comma-separated specs to run, e.g. "
                    "pmemobj-force,lmdb-nosync (default: all installed)")
     p.add_argument("--no-scaling", action="store_true", help="skip the scaling run")
+    p.add_argument("--no-contention", action="store_true",
+                   help="skip parkit's many-process run")
     p.add_argument("--count", type=int, help="override the count of fast systems")
     p.add_argument("--sync-count", type=int, help="override the count of syncing systems")
     p.add_argument("--repeat", type=int, help="timed repeats per figure (best kept)")
     p.add_argument("--profile", action="store_true",
-                   help="also cProfile the pmemobj dict set/get loops")
+                   help="also cProfile the pmemobj and parkit dict set/get loops")
     p.add_argument("--no-chart", action="store_true")
     # worker mode (internal)
     p.add_argument("--worker", help=argparse.SUPPRESS)
@@ -308,8 +354,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                  "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(),
                  "workdir": workdir, "argv": sys.argv[1:]},
         "c_floor": None, "ops": [], "ops_all": [], "systems": {}, "scaling": {},
-        "breakdown": None,
-        "profile": None, "skipped": [], "errors": [],
+        "breakdown": None, "contention": [],
+        "profile": {}, "skipped": [], "errors": [],
     }
 
     def available(spec: str) -> bool:
@@ -337,8 +383,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                        "pool_size": prof["ops_pool_mb"] << 20}
                 if spec == "pmemobj-force" and rnd == 1:
                     cfg["breakdown"] = prof["breakdown"]
-                    if args.profile:
-                        cfg["profile"] = prof["breakdown"]
+                if spec in ("pmemobj-force", "parkit-force") and rnd == 1 and args.profile:
+                    cfg["profile"] = prof["breakdown"]
                 log(f"{spec}: operations, {cfg['count']:,} per measurement (round {rnd})")
                 res, err = run_worker(spec, "ops", cfg, workdir, prof["timeout"])
                 if err:
@@ -348,11 +394,17 @@ def main(argv: Optional[List[str]] = None) -> int:
                 for r in res.pop("ops"):
                     r["round"] = rnd
                     data["ops_all"].append(r)
-                for key in ("breakdown", "profile"):
-                    if res.get(key):
-                        data[key] = res.pop(key)
+                if res.get("breakdown"):
+                    data["breakdown"] = res.pop("breakdown")
+                if res.get("profile"):
+                    data["profile"][spec] = res.pop("profile")
                 data["systems"].setdefault(spec, res)
         data["ops"] = best_per_figure(data["ops_all"])
+
+        if not args.no_contention and available(CONTENTION_SPEC):
+            data["contention"], errors = run_contention(
+                prof["procs"], prof["increments"], prof["repeat"], workdir, prof["timeout"])
+            data["errors"] += errors
 
         if not args.no_scaling:
             for spec in SCALING_SPECS:

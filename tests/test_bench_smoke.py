@@ -1,4 +1,6 @@
-"""The benchmark driver still runs: ``src/bench.py --smoke`` in a subprocess.
+"""The benchmark driver still runs: ``src/bench.py --smoke`` in a subprocess,
+with pmemobj, parkit (one process, and two processes sharing a counter) and
+whichever peers are installed.
 
 Peers that are not installed are skipped by the driver, so this passes in
 ``make test`` (no bench extras) as well as after ``make bench``.
@@ -37,6 +39,26 @@ def test_bench_smoke(tmp_path):
     # each pmemobj worker really ran in its durability mode
     assert {r["config"] for r in data["ops"] if r["spec"] == "pmemobj-force"} == {"force"}
     assert {r["config"] for r in data["ops"] if r["spec"] == "pmemobj-msync"} == {"msync"}
+
+    # parkit's Dict, in its own worker per mode, versioned and (dict.set) unversioned
+    pk = {(r["spec"], r["op"], r["mode"]): r for r in data["ops"] if r["system"] == "parkit"}
+    for mode in ("force", "msync"):
+        for op in ("dict.set", "dict.update", "dict.get", "dict.delete"):
+            for how in ("tx/op", "batch"):
+                assert pk[(f"parkit-{mode}", op, how)]["ops_per_s"] > 0, (mode, op, how)
+                assert pk[(f"parkit-{mode}", op, how)]["config"] == mode
+        unversioned = pk[(f"parkit-{mode}-unversioned", "dict.set", "tx/op")]
+        assert unversioned["ops_per_s"] > 0
+        assert unversioned["config"] == f"{mode},versioned=False"
+    assert any(t["target"].startswith("parkit force: one process alone")
+               for t in data["targets"])
+    assert "PARKIT -- one process alone" in proc.stdout
+
+    # many processes: every increment counted exactly once
+    [row] = data["contention"]
+    assert row["procs"] == 2 and row["final"] == row["expected"] == 2 * 50
+    assert row["total_per_s"] > 0 and "error" not in row
+    assert "PARKIT, MANY PROCESSES" in proc.stdout
 
     rows = data["scaling"]["pmemobj-force"]
     assert rows and rows[0]["entries"] == 1000 and rows[0]["get_per_s"] > 0

@@ -112,6 +112,22 @@ def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
 
 
 def env_without_force() -> Dict[str, str]:
+    """This environment with no durability mode chosen (pmemobj: msync)."""
     env = dict(os.environ)
     env.pop("PMEM_IS_PMEM_FORCE", None)
+    env.pop("PARKIT_DURABILITY", None)
+    return env
+
+
+def mode_env(spec: str) -> Dict[str, str]:
+    """The environment of a worker for *spec*: pmemobj-force sets
+    PMEM_IS_PMEM_FORCE=1 (libpmem reads it once, at load); parkit picks its
+    mode when imported -- force by default, msync with
+    PARKIT_DURABILITY=msync -- so parkit specs get only that variable;
+    everything else runs with neither."""
+    env = env_without_force()
+    if spec == "pmemobj-force":
+        env["PMEM_IS_PMEM_FORCE"] = "1"
+    elif spec.startswith("parkit-msync"):
+        env["PARKIT_DURABILITY"] = "msync"
     return env

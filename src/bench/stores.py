@@ -2,7 +2,8 @@
 
 Every adapter holds three containers -- a mapping ("dict"), a sequence
 ("list") and a record with attributes a0..a7 ("obj") -- and offers the
-same operations.  ``dict_set(items)`` and friends are the plain loops, run
+same operations (parkit holds the mapping only: ``Store.ops`` lists what
+an adapter runs).  ``dict_set(items)`` and friends are the plain loops, run
 either one operation per transaction (the ``*_each`` variants; for systems
 that commit on every statement they are the same loop) or, in batch mode,
 inside ``with store.txn(family):`` around a slice of the data.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 FAMILIES = ("dict", "list", "obj")
 ATTRS = tuple(f"a{i}" for i in range(8))
@@ -31,6 +32,8 @@ class Store:
     system = "?"
     config = ""
     note = ""
+    #: the operations of ``suite.OPS`` this store runs (None: all of them)
+    ops: Optional[Tuple[str, ...]] = None
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -264,6 +267,53 @@ def _raw_libpmemobj() -> Any:
     lib.pmemobj_close.restype = None
     lib.pmemobj_close.argtypes = [ctypes.c_void_p]
     return lib
+
+
+class ParkitStore(Store):
+    """parkit: one ``parkit.Dict`` at "bench/d" under a storage path of its
+    own, used by this process alone.  A call outside ``parkit.transaction``
+    is its own transaction; batches of writes run in ``parkit.transaction(d)``
+    and batches of reads in ``parkit.snapshot(d)``.  Only the dict
+    operations run (parkit's containers are what this compares, not lists
+    or records); the unversioned variant runs dict.set alone.
+
+    The durability mode is parkit's: it sets PMEM_IS_PMEM_FORCE itself when
+    imported (force unless PARKIT_DURABILITY=msync), and the store reports
+    the mode parkit chose."""
+
+    system = "parkit"
+    PATH = "bench/d"
+
+    def __init__(self, versioned: bool):
+        self.versioned = versioned
+        self.ops = (("dict.set", "dict.update", "dict.get", "dict.delete") if versioned
+                    else ("dict.set",))
+
+    def open(self, path: str) -> None:
+        import parkit
+        self.parkit = parkit
+        mode = "force" if os.environ.get("PMEM_IS_PMEM_FORCE") == "1" else "msync"
+        self.config = mode + ("" if self.versioned else ",versioned=False")
+        self.note = ("parkit's default: survives a process crash, not power loss"
+                     if mode == "force" else "PARKIT_DURABILITY=msync: msync at every commit")
+        parkit.set_storage_path(os.path.join(path, "parkit"))
+        self.d = parkit.Dict(self.PATH, versioned=self.versioned)
+
+    def close(self) -> None:
+        self.d = None
+        self.parkit.close_all()
+
+    def txn(self, family: str) -> Any:
+        return self.parkit.transaction(self.d)
+
+    def rtxn(self, family: str) -> Any:
+        return self.parkit.snapshot(self.d)
+
+    def dict_reset(self) -> None:
+        """Drop the Dict (its data is freed when the drop commits) and
+        create an empty one at the same path."""
+        self.d.drop()
+        self.d = self.parkit.Dict(self.PATH, versioned=self.versioned)
 
 
 class LmdbStore(Store):
@@ -722,6 +772,10 @@ class ZodbStore(Store):
 SPECS: Dict[str, Tuple[str, str, Any]] = {
     "pmemobj-force": ("pmemobj", "pmemobj", lambda size: PmemobjStore(size)),
     "pmemobj-msync": ("pmemobj", "pmemobj", lambda size: PmemobjStore(size)),
+    "parkit-force": ("parkit", "parkit", lambda size: ParkitStore(versioned=True)),
+    "parkit-force-unversioned": ("parkit", "parkit", lambda size: ParkitStore(versioned=False)),
+    "parkit-msync": ("parkit", "parkit", lambda size: ParkitStore(versioned=True)),
+    "parkit-msync-unversioned": ("parkit", "parkit", lambda size: ParkitStore(versioned=False)),
     "lmdb-nosync": ("lmdb", "lmdb", lambda size: LmdbStore(sync=False)),
     "lmdb-sync": ("lmdb", "lmdb", lambda size: LmdbStore(sync=True)),
     "sqlite-normal": ("sqlite", "sqlite3", lambda size: SqliteStore("NORMAL")),

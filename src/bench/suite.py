@@ -52,8 +52,9 @@ def _in_batches(ctx: Callable[[str], Any], family: str,
 
 
 def run_ops(store: Store, spec: str, n: int, repeat: int, batch: int) -> List[Dict[str, Any]]:
-    """Every operation of OPS in every mode on *store*, *n* operations each,
-    best of *repeat* (reads: of repeat + 2)."""
+    """Every operation of OPS that *store* runs (``store.ops``; None: all)
+    in every mode, *n* operations each, best of *repeat* (reads: of
+    repeat + 2)."""
     rnd = random.Random(1234)
     keys = [f"k{i}" for i in range(n)]
     values = list(range(n))
@@ -67,11 +68,13 @@ def run_ops(store: Store, spec: str, n: int, repeat: int, batch: int) -> List[Di
     attr_items = list(zip(names, values))
     read_repeat = repeat + 2
     out: List[Dict[str, Any]] = []
+    wanted = [op for op, _, _, _ in OPS if store.ops is None or op in store.ops]
+    families = {family for op, family, _, _ in OPS if op in wanted}
 
     def record(op: str, mode: str, res: Dict[str, Any]) -> None:
         res.update(spec=spec, system=store.system, config=store.config, op=op, mode=mode)
         out.append(res)
-        log(f"  {spec:14s} {op:13s} {mode:6s} {fmt_rate(res['ops_per_s']):>8s}/s")
+        log(f"  {spec:24s} {op:13s} {mode:6s} {fmt_rate(res['ops_per_s']):>8s}/s")
 
     def both(op: str, family: str, each: Callable, plain: Callable, datasets: List[Any],
              setup: Optional[Callable] = None, reads: bool = False) -> None:
@@ -79,6 +82,8 @@ def run_ops(store: Store, spec: str, n: int, repeat: int, batch: int) -> List[Di
         *batch* operations per transaction (*plain* inside store.txn).  With
         several datasets the repeats take them in turn, so that an update
         always writes a value different from the stored one."""
+        if op not in wanted:
+            return
         rep = read_repeat if reads else repeat
         ctx = store.rtxn if reads else store.txn
         parts = [chunks(ds, batch) for ds in datasets]
@@ -93,29 +98,32 @@ def run_ops(store: Store, spec: str, n: int, repeat: int, batch: int) -> List[Di
         record(op, "batch", best_of(lambda: _in_batches(ctx, family, plain, parts[turn[0]]),
                                     n, rep, advance))
 
-    # dict
-    both("dict.set", "dict", store.dict_set_each, store.dict_set, [items], store.dict_reset)
-    both("dict.update", "dict", store.dict_set_each, store.dict_set, updates)
-    both("dict.get", "dict", store.dict_get_each, store.dict_get, [rkeys], reads=True)
+    if "dict" in families:
+        both("dict.set", "dict", store.dict_set_each, store.dict_set, [items],
+             store.dict_reset)
+        both("dict.update", "dict", store.dict_set_each, store.dict_set, updates)
+        both("dict.get", "dict", store.dict_get_each, store.dict_get, [rkeys], reads=True)
 
-    def refill() -> None:
+        def refill() -> None:
+            store.dict_reset()
+            store.dict_fill(items, batch)
+        both("dict.delete", "dict", store.dict_del_each, store.dict_del, [rkeys], refill)
         store.dict_reset()
-        store.dict_fill(items, batch)
-    both("dict.delete", "dict", store.dict_del_each, store.dict_del, [rkeys], refill)
-    store.dict_reset()
 
-    # list
-    both("list.append", "list", store.list_append_each, store.list_append, [values],
-         store.list_reset)
-    both("list.index", "list", store.list_index_each, store.list_index, [idxs], reads=True)
-    record("list.iterate", "scan", best_of(store.list_iterate, n, read_repeat))
-    store.list_reset()
+    if "list" in families:
+        both("list.append", "list", store.list_append_each, store.list_append, [values],
+             store.list_reset)
+        both("list.index", "list", store.list_index_each, store.list_index, [idxs],
+             reads=True)
+        if "list.iterate" in wanted:
+            record("list.iterate", "scan", best_of(store.list_iterate, n, read_repeat))
+        store.list_reset()
 
-    # obj
-    store.obj_reset()
-    updates = [[(a, v + r) for a, v in attr_items] for r in (1, 2)]
-    both("obj.setattr", "obj", store.obj_set_each, store.obj_set, updates)
-    both("obj.getattr", "obj", store.obj_get_each, store.obj_get, [names], reads=True)
+    if "obj" in families:
+        store.obj_reset()
+        updates = [[(a, v + r) for a, v in attr_items] for r in (1, 2)]
+        both("obj.setattr", "obj", store.obj_set_each, store.obj_set, updates)
+        both("obj.getattr", "obj", store.obj_get_each, store.obj_get, [names], reads=True)
     return out
 
 
