@@ -502,8 +502,12 @@ static int tx_finish(pmo_pool *h, int commit)
     }
     pmemobj_tx_end();
     tx_depth--;
-    if (pmemobj_tx_stage() == TX_STAGE_NONE)
+    if (pmemobj_tx_stage() == TX_STAGE_NONE) {
         tx_owner = NULL;
+        /* the outermost commit tells Python that garbage waits */
+        if (st == 0 && commit && h->pushed)
+            st = PMO_COLLECT;
+    }
     pthread_mutex_unlock(&h->lock);
     return st;
 }

@@ -373,6 +373,43 @@ int pmo_dict_set_str(pmo_pool *h, uint64_t off, const char *kdata, size_t kn,
                         vf, vdata, vn);
 }
 
+/* Add delta to the int stored under a str key (a counter, such as an
+ * object's version); the new value comes back in i. */
+pmo_out pmo_dict_add_int(pmo_pool *h, uint64_t off, const char *kdata, size_t kn,
+                         int64_t delta)
+{
+    pmo_in k = {PMO_K_NEW_STR, 0, 0.0, kdata, kn};
+    pmo_out o;
+    memset(&o, 0, sizeof(o));
+    int own, st = op_enter(h, &own);
+    if (st) {
+        o.status = st;
+        return o;
+    }
+    struct pmo_dict *d;
+    uint64_t ixpos;
+    int64_t pos, value = 0;
+    if ((st = dict_at(h, off, &d)) != 0)
+        goto out;
+    int r = lookup(h, d, &k, key_hash(&k, 0), &ixpos, &pos);
+    if (r != 1) {
+        st = r == 0 ? PMO_EKEY : r;
+        goto out;
+    }
+    pmo_slot *v = &dict_entries(h, d)[pos].value;
+    if (v->kind != PMO_K_INT) {
+        st = pmo_fail(PMO_EINVAL, "the value is not an int");
+    } else if ((st = snap(v, sizeof(*v))) == 0) {
+        value = (int64_t)v->bits + delta;
+        v->bits = (uint64_t)value;
+    }
+out:
+    o.status = op_leave(h, own, st);
+    o.kind = PMO_K_INT;
+    o.i = value;
+    return o;
+}
+
 int pmo_dict_del(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
                  double kf, const char *kdata, size_t kn, int64_t khash)
 {

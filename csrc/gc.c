@@ -274,7 +274,14 @@ int pmo_gc_sweep(pmo_pool *h, uint64_t *stats4)
             }
         }
     }
-    /* objects only Python holds wait in the zct again */
+    /* objects only Python holds wait in the zct again; the old entries
+     * are snapshotted since the pushes overwrite them */
+    struct pmo_root *r = h->root;
+    uint64_t *zct = r->zct_len ? sub_data(h, r->zct, r->zct_cap * 8, 0) : NULL;
+    if (!st && r->zct_len && (zct == NULL || r->zct_len > r->zct_cap))
+        st = pmo_fail(PMO_ECORRUPT, "zero-count table is damaged");
+    if (!st && zct)
+        st = snap(zct, r->zct_len * 8);
     if (!st && (st = snap(&h->root->zct_len, 8)) == 0 &&
         (st = snap(&h->root->gc_needed, 8)) == 0) {
         h->root->zct_len = 0;

@@ -192,10 +192,9 @@ int pmo_list_delete(pmo_pool *h, uint64_t off, int64_t start, int64_t stop)
         stop = len;
     if (start >= stop)
         goto out;
-    /* the tail moves only when something follows the range; dropped slots
-     * past the new length need no snapshot (the old length hides them) */
-    if ((stop < len &&
-         (st = snap(&items[start], (size_t)(len - start) * sizeof(pmo_slot))) != 0) ||
+    /* dropped slots are snapshotted even when nothing moves: a later append
+     * in the same transaction writes past the length without a snapshot */
+    if ((st = snap(&items[start], (size_t)(len - start) * sizeof(pmo_slot))) != 0 ||
         (st = snap(&l->len, 3 * sizeof(uint64_t))) != 0)
         goto out;
     for (int64_t k = start; k < stop && !st; k++)

@@ -143,6 +143,8 @@ int64_t pmo_type_histogram(pmo_pool *h, uint64_t *out, uint64_t max);
 
 /* -- transactions ------------------------------------------------------ */
 int pmo_tx_begin(pmo_pool *h);
+/* 0, or PMO_COLLECT from the outermost commit when objects wait in the
+ * zero-count table, or a failure */
 int pmo_tx_commit(pmo_pool *h);
 int pmo_tx_abort(pmo_pool *h);
 int pmo_tx_active(pmo_pool *h);
@@ -221,6 +223,8 @@ pmo_out pmo_dict_get_str(pmo_pool *h, uint64_t d, const char *kdata, size_t kn);
 int pmo_dict_set_str(pmo_pool *h, uint64_t d, const char *kdata, size_t kn,
                      uint64_t vkind, int64_t vi, double vf, const char *vdata,
                      size_t vn);
+pmo_out pmo_dict_add_int(pmo_pool *h, uint64_t d, const char *kdata, size_t kn,
+                         int64_t delta);
 int pmo_dict_del(pmo_pool *h, uint64_t d, uint64_t kkind, int64_t ki,
                  double kf, const char *kdata, size_t kn, int64_t khash);
 int64_t pmo_dict_candidates(pmo_pool *h, uint64_t d, int64_t hash,

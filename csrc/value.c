@@ -511,7 +511,11 @@ int pmo_zct_remove(pmo_pool *h, uint64_t off)
         for (uint64_t k = r->zct_len; k-- > 0 && !st;) {
             if (a[k] != off)
                 continue;
-            if ((st = snap(&a[k], 8)) == 0 && (st = snap(&r->zct_len, 8)) == 0) {
+            /* the last slot too: a later push in this transaction writes
+             * past the length without a snapshot */
+            if ((st = snap(&a[k], 8)) == 0 &&
+                (st = snap(&a[r->zct_len - 1], 8)) == 0 &&
+                (st = snap(&r->zct_len, 8)) == 0) {
                 a[k] = a[--r->zct_len];
                 removed++;
             }

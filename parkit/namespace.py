@@ -61,9 +61,6 @@ class Handle:
         self._since = 0.0
         self._next_check = 0.0
         self._objects: Any = None
-        #: versions of this generation's objects, by name: only the owner
-        #: writes them, so they need reading once per ownership
-        self.versions: Dict[str, int] = {}
         self._seq: Optional[mmap.mmap] = None
 
     # -- ownership ------------------------------------------------------------
@@ -83,9 +80,9 @@ class Handle:
     def leave(self, wrote: bool) -> None:
         """End an operation: publish a change, hand over if others wait."""
         try:
-            if wrote:
-                self._bump()
             if self.depth == 0 and self.pool is not None:
+                if wrote:
+                    self._bump()   # a transaction publishes once, at its end
                 now = time.monotonic()
                 if now >= self._next_check:
                     self._next_check = now + CHECK_EVERY
@@ -114,7 +111,6 @@ class Handle:
             raise
         self.pool = pool
         self._objects = objects
-        self.versions = {}
         self.generation += 1
         self._since = time.monotonic()
         _releaser.watch(self)

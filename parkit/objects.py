@@ -101,14 +101,9 @@ def _scope(target: Any, snapshot: bool, zero_copy: bool) -> Iterator[None]:
                 yield
             wrote = not snapshot
         except (pmemobj.PoolFullError, ContextError, ObjectNotFoundError):
-            handle.versions.clear()  # cached versions were rolled back
             raise
         except pmemobj.PmemError as e:
-            handle.versions.clear()
             raise TransactionError(f"transaction rolled back: {e}") from e
-        except BaseException:
-            handle.versions.clear()
-            raise
     finally:
         _tls.ctx = parent
         handle.depth -= 1
@@ -156,6 +151,8 @@ def _copy(v: Any) -> Any:
 
 
 _SPECIAL = (property, classmethod, staticmethod)
+#: values returned as they are: nothing in them can be a live persistent object
+_SCALARS = frozenset({int, str, float, bool, bytes, type(None), complex})
 
 
 class _Attribute:
@@ -246,7 +243,6 @@ class Object:
                 if ctx is not None and ctx.snapshot:
                     raise ContextError("cannot create objects inside a snapshot")
                 uid = _uuid.uuid4().hex
-                h.versions.pop(self._name, None)
                 with pool.transaction():
                     objs[self._name] = {
                         "uuid": uid, "type": self._typename(), "created": time.time(),
@@ -281,7 +277,7 @@ class Object:
         return entry, entry["data"]
 
     def _check_context(self, write: bool) -> Optional[_Context]:
-        ctx = _context()
+        ctx: Optional[_Context] = getattr(_tls, "ctx", None)
         if ctx is not None:
             if ctx.handle is not self._handle:
                 raise ContextError(
@@ -299,9 +295,11 @@ class Object:
         try:
             entry, data = self._resolve()
             value = fn(entry, data, *args)
-            return value if ctx is not None and ctx.zero_copy else copy_out(value)
         finally:
             h.leave(False)
+        if type(value) in _SCALARS or (ctx is not None and ctx.zero_copy):
+            return value
+        return copy_out(value)
 
     def _write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run fn(entry, data, *args) as one transaction, counting a version.
@@ -313,28 +311,22 @@ class Object:
         try:
             entry, data = self._resolve()
             if self._versioned:
-                with pool.transaction():
+                with pool.mm.transaction():
                     value = fn(entry, data, *args)
                     if value is not UNCHANGED:
-                        versions = h.versions
-                        version = versions.get(self._name)
-                        if version is None:
-                            version = entry["version"]
-                        entry["version"] = versions[self._name] = version + 1
+                        entry.increment("version")
             else:
                 value = fn(entry, data, *args)
-            result: T = value if ctx is not None and ctx.zero_copy else copy_out(value)
-            return result
         except pmemobj.PoolFullError as e:
-            h.versions.pop(self._name, None)
             raise pmemobj.PoolFullError(
                 f"namespace {self._namespace!r} is full: raise its maximum with "
                 f"parkit.set_namespace_size() ({e})") from e
-        except BaseException:
-            h.versions.pop(self._name, None)  # the bump may have rolled back
-            raise
         finally:
             h.leave(value is not UNCHANGED)
+        result: T = value
+        if type(value) in _SCALARS or (ctx is not None and ctx.zero_copy):
+            return result
+        return copy_out(result)
 
     # -- persistent attributes ------------------------------------------------------
 
@@ -424,7 +416,6 @@ class Object:
             with pool.transaction():
                 del h.objects()[self._name]
             h.epoch += 1
-            h.versions.pop(self._name, None)
         finally:
             h.leave(True)
 

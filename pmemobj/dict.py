@@ -297,6 +297,25 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
         pos = self._p_find_slow(key)
         return default if pos < 0 else self._p_value_at(pos)
 
+    def increment(self, key: Any, delta: int = 1) -> int:
+        """Add *delta* to the int stored under *key* and return the sum, as
+        one atomic step (an extension of dict, for counters).  KeyError if
+        the key is absent; TypeError if its value is not an int."""
+        if type(key) is str and type(delta) is int and -(1 << 62) < delta < (1 << 62):
+            data = key.encode("utf-8", "surrogatepass")
+            o = lib.pmo_dict_add_int(self._p_h, self._p_off, data, len(data), delta)
+            if o.status >= 0:
+                self._p_mm._check(o.status)
+                return int(o.i)
+            if o.status not in (b.EKEY, b.EINVAL):
+                raise b.error(o.status)
+        with self._p_mm.transaction():
+            value = self[key]
+            if type(value) is not int:
+                raise TypeError(f"cannot increment a {type(value).__name__}")
+            self[key] = value = value + delta
+        return value
+
     def setdefault(self, key: Any, default: Any = None) -> Any:
         """``self[key]``, first setting it to *default* if absent."""
         hash(key)  # TypeError before the transaction

@@ -115,13 +115,7 @@ class Transaction:
         if et is not None:
             lib.pmo_tx_abort(h)
             return False
-        outermost = lib.pmo_tx_active(h) == 1
-        collect = outermost and lib.pmo_zct_pending(h)
-        st = lib.pmo_tx_commit(h)
-        if st:
-            raise b.error(st)
-        if collect:
-            self._mm._collect()
+        self._mm._check(lib.pmo_tx_commit(h))  # collects after the outermost
         return False
 
 

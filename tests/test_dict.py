@@ -668,3 +668,19 @@ def test_str_and_bytes_keys_are_found_by_a_process_with_another_hash_seed(pool_p
         assert d["str"] == "overwritten" and d[("tup", b"b", 3)] == 3
         assert list(pool.root["big"])[-1] == "key7"
         assert "b" in pool.root["s"] and "p" in pool.root["fs"]
+
+
+def test_increment_is_an_atomic_counter(pool):
+    pool.root = {"n": 5, "s": "x", 7: 1}
+    d = pool.root
+    assert d.increment("n") == 6 and d.increment("n", -10) == -4 and d["n"] == -4
+    assert d.increment(7, 2) == 3
+    with pytest.raises(KeyError):
+        d.increment("missing")
+    with pytest.raises(TypeError):
+        d.increment("s")
+    with pytest.raises(RuntimeError):
+        with pool.transaction():
+            d.increment("n")
+            raise RuntimeError
+    assert d["n"] == -4
