@@ -47,6 +47,25 @@ def reopen(pool):
     return pmemobj.open(pool.filename)
 
 
+def outcome(fn, target):
+    """What fn(target) did: ('ok', result) or ('raise', exception type), to
+    compare a persistent container with its built-in model."""
+    try:
+        return "ok", fn(target)
+    except Exception as e:  # noqa: BLE001 -- comparing exception types is the point
+        return "raise", type(e)
+
+
+@pytest.fixture
+def storage(tmp_path):
+    """A fresh parkit storage path for this thread, closed after the test."""
+    import parkit
+    path = str(tmp_path / "storage")
+    parkit.set_storage_path(path)
+    yield path
+    parkit.close_all()
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Stop parkit workers that tests under this run's temp dir left behind."""
     import signal

@@ -13,7 +13,7 @@ import pytest
 
 import pmemobj
 from pmemobj import PersistentDict
-from conftest import reopen
+from conftest import outcome, reopen
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -21,12 +21,6 @@ ENTRIES = [("a", 1), (2, "two"), (None, "none"), (b"a", "bytes"), ((1, "t"), [1,
            (frozenset({1, 2}), {"n": 1}), (2**70, "big"), (2.5, None), (True, "true")]
 
 
-def outcome(fn, target):
-    """What fn(target) did: ('ok', result) or ('raise', exception type)."""
-    try:
-        return "ok", fn(target)
-    except Exception as e:  # noqa: BLE001 -- comparing exception types is the point
-        return "raise", type(e)
 
 
 def assert_same(fn, pdict, model):

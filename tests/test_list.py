@@ -10,17 +10,11 @@ from hypothesis import given, settings, strategies as st
 
 import pmemobj
 from pmemobj import PersistentList
-from conftest import reopen
+from conftest import outcome, reopen
 
 ITEMS = [0, "one", 2.5, None, b"four", (5, "five"), True, 2**70, -7]
 
 
-def outcome(fn, target):
-    """What fn(target) did: ('ok', result) or ('raise', exception type)."""
-    try:
-        return "ok", fn(target)
-    except Exception as e:  # noqa: BLE001 -- comparing exception types is the point
-        return "raise", type(e)
 
 
 def assert_same(fn, plist, model):

@@ -11,12 +11,6 @@ import parkit
 import pmemobj
 
 
-@pytest.fixture
-def storage(tmp_path):
-    path = str(tmp_path / "storage")
-    parkit.set_storage_path(path)
-    yield path
-    parkit.close_all()
 
 
 def test_storage_path_is_per_thread_and_validated(tmp_path, storage, monkeypatch):

@@ -23,12 +23,6 @@ def spawn(code: str, storage: str, *args: str) -> subprocess.Popen:
                             cwd=HERE)
 
 
-@pytest.fixture
-def storage(tmp_path):
-    path = str(tmp_path / "storage")
-    parkit.set_storage_path(path)
-    yield path
-    parkit.close_all()
 
 
 INCREMENT = """

@@ -8,18 +8,13 @@ import operator
 import pytest
 
 from pmemobj import PersistentFrozenSet, PersistentSet
-from conftest import reopen
+from conftest import outcome, reopen
 
 MEMBERS = [1, "a", b"a", None, (1, "t"), frozenset({2, 3}), 2**70, 2.5, ("x", ("y",))]
 OTHERS = [set(), {1, "a"}, {1.0, "zz"}, {2**70, 99, None}, set(MEMBERS), set(MEMBERS) | {"q"},
           {"only"}, frozenset({"a", (1.0, "t")})]
 
 
-def outcome(fn, target):
-    try:
-        return "ok", fn(target)
-    except Exception as e:  # noqa: BLE001 -- comparing exception types is the point
-        return "raise", type(e)
 
 
 def assert_same(fn, pset, model):

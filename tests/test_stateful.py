@@ -12,6 +12,7 @@ from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import pmemobj
+from conftest import outcome
 from pmemobj import PersistentObject
 
 
@@ -38,12 +39,6 @@ slice_bounds = st.one_of(st.none(), st.integers(-8, 8))
 names = st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True)
 
 
-def outcome(fn, target):
-    """('ok', result) or ('raise', exception type)."""
-    try:
-        return "ok", fn(target)
-    except Exception as e:  # noqa: BLE001 -- comparing exception types is the point
-        return "raise", type(e)
 
 
 # Each operation is (label, function of the container); the same function

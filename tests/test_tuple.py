@@ -10,16 +10,11 @@ import pytest
 
 import pmemobj
 from pmemobj import PersistentTuple
-from conftest import reopen
+from conftest import outcome, reopen
 
 ITEMS = (0, "one", 2.5, None, b"four", (5, "five"), True, 2**70, -7, "one")
 
 
-def outcome(fn, target):
-    try:
-        return "ok", fn(target)
-    except Exception as e:  # noqa: BLE001 -- comparing exception types is the point
-        return "raise", type(e)
 
 
 @pytest.fixture
