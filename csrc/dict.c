@@ -329,6 +329,49 @@ out:
     return o;
 }
 
+/* Set k to v inside the running operation. */
+static int dict_set(pmo_pool *h, uint64_t off, const pmo_in *k, int64_t khash,
+                    const pmo_in *v)
+{
+    struct pmo_dict *d;
+    uint64_t ixpos;
+    int64_t pos, hash = key_hash(k, khash);
+    int st;
+    if ((st = dict_at(h, off, &d)) != 0)
+        return st;
+    if (!fast_key(k->kind))
+        return pmo_fail(PMO_EINVAL, "key kind needs the slow path");
+    if ((st = check_in(h, v)) != 0)
+        return st;
+    int r = lookup(h, d, k, hash, &ixpos, &pos);
+    if (r == 1)
+        return replace_value(h, dict_entries(h, d) + pos, v);
+    return r == 0 ? insert(h, d, hash, k, v) : r;
+}
+
+/* Add delta to the int under str key k inside the running operation. */
+static int dict_add(pmo_pool *h, uint64_t off, const pmo_in *k, int64_t delta,
+                    int64_t *value)
+{
+    struct pmo_dict *d;
+    uint64_t ixpos;
+    int64_t pos;
+    int st = dict_at(h, off, &d);
+    if (st)
+        return st;
+    int r = lookup(h, d, k, key_hash(k, 0), &ixpos, &pos);
+    if (r != 1)
+        return r == 0 ? PMO_EKEY : r;
+    pmo_slot *v = &dict_entries(h, d)[pos].value;
+    if (v->kind != PMO_K_INT)
+        return pmo_fail(PMO_EINVAL, "the value is not an int");
+    if ((st = snap(v, sizeof(*v))) != 0)
+        return st;
+    *value = (int64_t)v->bits + delta;
+    v->bits = (uint64_t)*value;
+    return 0;
+}
+
 int pmo_dict_set(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
                  double kf, const char *kdata, size_t kn, int64_t khash,
                  uint64_t vkind, int64_t vi, double vf, const char *vdata,
@@ -338,25 +381,24 @@ int pmo_dict_set(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
     int own, st = op_enter(h, &own);
     if (st)
         return st;
-    struct pmo_dict *d;
-    uint64_t ixpos;
-    int64_t pos, hash = key_hash(&k, khash);
-    if ((st = dict_at(h, off, &d)) != 0)
-        goto out;
-    if (!fast_key(kkind)) {
-        st = pmo_fail(PMO_EINVAL, "key kind needs the slow path");
-        goto out;
-    }
-    if ((st = check_in(h, &v)) != 0)
-        goto out;
-    int r = lookup(h, d, &k, hash, &ixpos, &pos);
-    if (r == 1)
-        st = replace_value(h, dict_entries(h, d) + pos, &v);
-    else if (r == 0)
-        st = insert(h, d, hash, &k, &v);
-    else
-        st = r;
-out:
+    return op_leave(h, own, dict_set(h, off, &k, khash, &v));
+}
+
+/* Set a str key and count the change in an int under a str key of
+ * another dict, as one step (parkit's versioned writes). */
+int pmo_dict_set_str_counted(pmo_pool *h, uint64_t off, const char *kdata,
+                             size_t kn, uint64_t vkind, int64_t vi, double vf,
+                             const char *vdata, size_t vn, uint64_t counter,
+                             const char *cdata, size_t cn)
+{
+    pmo_in k = {PMO_K_NEW_STR, 0, 0.0, kdata, kn}, v = {vkind, vi, vf, vdata, vn};
+    pmo_in c = {PMO_K_NEW_STR, 0, 0.0, cdata, cn};
+    int64_t count;
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    if ((st = dict_set(h, off, &k, 0, &v)) == 0)
+        st = dict_add(h, counter, &c, 1, &count);
     return op_leave(h, own, st);
 }
 
@@ -381,30 +423,13 @@ pmo_out pmo_dict_add_int(pmo_pool *h, uint64_t off, const char *kdata, size_t kn
     pmo_in k = {PMO_K_NEW_STR, 0, 0.0, kdata, kn};
     pmo_out o;
     memset(&o, 0, sizeof(o));
+    int64_t value = 0;
     int own, st = op_enter(h, &own);
     if (st) {
         o.status = st;
         return o;
     }
-    struct pmo_dict *d;
-    uint64_t ixpos;
-    int64_t pos, value = 0;
-    if ((st = dict_at(h, off, &d)) != 0)
-        goto out;
-    int r = lookup(h, d, &k, key_hash(&k, 0), &ixpos, &pos);
-    if (r != 1) {
-        st = r == 0 ? PMO_EKEY : r;
-        goto out;
-    }
-    pmo_slot *v = &dict_entries(h, d)[pos].value;
-    if (v->kind != PMO_K_INT) {
-        st = pmo_fail(PMO_EINVAL, "the value is not an int");
-    } else if ((st = snap(v, sizeof(*v))) == 0) {
-        value = (int64_t)v->bits + delta;
-        v->bits = (uint64_t)value;
-    }
-out:
-    o.status = op_leave(h, own, st);
+    o.status = op_leave(h, own, dict_add(h, off, &k, delta, &value));
     o.kind = PMO_K_INT;
     o.i = value;
     return o;

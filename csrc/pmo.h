@@ -225,6 +225,10 @@ int pmo_dict_set_str(pmo_pool *h, uint64_t d, const char *kdata, size_t kn,
                      size_t vn);
 pmo_out pmo_dict_add_int(pmo_pool *h, uint64_t d, const char *kdata, size_t kn,
                          int64_t delta);
+int pmo_dict_set_str_counted(pmo_pool *h, uint64_t d, const char *kdata,
+                             size_t kn, uint64_t vkind, int64_t vi, double vf,
+                             const char *vdata, size_t vn, uint64_t counter,
+                             const char *cdata, size_t cn);
 int pmo_dict_del(pmo_pool *h, uint64_t d, uint64_t kkind, int64_t ki,
                  double kf, const char *kdata, size_t kn, int64_t khash);
 int64_t pmo_dict_candidates(pmo_pool *h, uint64_t d, int64_t hash,

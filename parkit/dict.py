@@ -5,7 +5,9 @@ from collections.abc import MutableMapping
 from typing import Any, Iterator, Tuple
 from typing import Dict as DictType
 
-from .objects import Object
+import pmemobj
+
+from .objects import _SCALARS, Object, _context, copy_out
 
 _MISSING = object()
 
@@ -32,13 +34,39 @@ class Dict(Object, MutableMapping[Any, Any]):
     _container = "dict"
 
     def __getitem__(self, key: Any) -> Any:
-        value = self._read(_get, key)
-        if value is _MISSING:
-            raise KeyError(key)
-        return value
+        if _context() is not None:
+            value = self._read(_get, key)
+            if value is _MISSING:
+                raise KeyError(key)
+            return value
+        # the common case, outside any transaction: the shortest path
+        h = self._handle
+        h.enter()
+        try:
+            if self._gen != h.generation or self._epoch != h.epoch:
+                self._resolve()
+            value = self._data[key]
+        finally:
+            h.leave(False)
+        return value if type(value) in _SCALARS else copy_out(value)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._write(_set, key, value)
+        if _context() is not None:
+            self._write(_set, key, value)
+            return
+        h = self._handle
+        h.enter()
+        try:
+            if self._gen != h.generation or self._epoch != h.epoch:
+                self._resolve()
+            if self._versioned:
+                self._data._p_set_counted(key, value, self._entry, "version")
+            else:
+                self._data[key] = value
+        except pmemobj.PoolFullError as e:
+            raise self._full(e) from e
+        finally:
+            h.leave(True)
 
     def __delitem__(self, key: Any) -> None:
         if not self._write(_delete, key):

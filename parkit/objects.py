@@ -318,15 +318,18 @@ class Object:
             else:
                 value = fn(entry, data, *args)
         except pmemobj.PoolFullError as e:
-            raise pmemobj.PoolFullError(
-                f"namespace {self._namespace!r} is full: raise its maximum with "
-                f"parkit.set_namespace_size() ({e})") from e
+            raise self._full(e) from e
         finally:
             h.leave(value is not UNCHANGED)
         result: T = value
         if type(value) in _SCALARS or (ctx is not None and ctx.zero_copy):
             return result
         return copy_out(result)
+
+    def _full(self, e: BaseException) -> pmemobj.PoolFullError:
+        return pmemobj.PoolFullError(
+            f"namespace {self._namespace!r} is full: raise its maximum with "
+            f"parkit.set_namespace_size() ({e})")
 
     # -- persistent attributes ------------------------------------------------------
 

@@ -297,6 +297,26 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
         pos = self._p_find_slow(key)
         return default if pos < 0 else self._p_value_at(pos)
 
+    def _p_set_counted(self, key: Any, value: Any, counter: "PersistentDict",
+                       counter_key: str) -> None:
+        """``self[key] = value`` and ``counter.increment(counter_key)`` as
+        one atomic step (one C call for str keys and simple values)."""
+        mm = self._p_mm
+        if type(key) is str and type(counter_key) is str:
+            v = mm._in(value)
+            if v is not None:
+                data = key.encode("utf-8", "surrogatepass")
+                cdata = counter_key.encode("utf-8", "surrogatepass")
+                st = lib.pmo_dict_set_str_counted(self._p_h, self._p_off, data, len(data),
+                                                  *v, counter._p_off, cdata, len(cdata))
+                if st != b.ENEEDCMP:
+                    mm._check(st)
+                    return
+        mm._check_storable(key, value)
+        with mm.transaction():
+            self[key] = value
+            counter.increment(counter_key)
+
     def increment(self, key: Any, delta: int = 1) -> int:
         """Add *delta* to the int stored under *key* and return the sum, as
         one atomic step (an extension of dict, for counters).  KeyError if
