@@ -128,7 +128,7 @@ typedef struct {
 pmo_pool *pmo_handle_new(void);
 void pmo_handle_free(pmo_pool *h);
 int pmo_create(pmo_pool *h, const char *path, const char *layout,
-               uint64_t size, uint32_t mode, uint64_t limit);
+               uint64_t size, uint32_t mode, uint64_t limit, int sds);
 int pmo_open(pmo_pool *h, const char *path, const char *layout,
              uint64_t limit);
 int pmo_close(pmo_pool *h);

@@ -232,8 +232,10 @@ class PersistentObjectPool:
                 _write_poolset(path, pool_size)
                 size = 0
             # libpmemobj sets the mode as given; honour the umask ourselves
+            # emulated pmem: no unsafe-shutdown tracking (see csrc/core.c)
+            sds = 0 if os.environ.get("PMEM_IS_PMEM_FORCE") == "1" else 1
             st = lib.pmo_create(self._h, path.encode(), LAYOUT.encode(),
-                                size, mode & ~_umask(), pool_size)
+                                size, mode & ~_umask(), pool_size, sds)
         if st:
             err = _open_error(path, creating=not exists)
             if growable and not exists:

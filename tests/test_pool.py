@@ -138,7 +138,7 @@ def test_pool_of_another_layout_is_refused(tmp_path):
     from pmemobj._binding import ffi, lib
     path = str(tmp_path / "other.pool")
     h = ffi.gc(lib.pmo_handle_new(), lib.pmo_handle_free)
-    assert lib.pmo_create(h, path.encode(), b"someone-else", 8 << 20, 0o600, 8 << 20) == 0
+    assert lib.pmo_create(h, path.encode(), b"someone-else", 8 << 20, 0o600, 8 << 20, 1) == 0
     lib.pmo_close(h)
     with pytest.raises(ForeignFileError, match="layout"):
         pmemobj.open(path)
