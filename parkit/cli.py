@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import sys
 from typing import Any, List, Optional, Sequence
 
 from pmemobj.cli import human_size, run, table

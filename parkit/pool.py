@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional
 from .dict import Dict as PDict
 from .objects import transaction
 from .storage import get_storage_path
-from .tasks import READY, STOP, SYSTEM_NS, ProcessStatus, ready_queue
+from .tasks import STOP, SYSTEM_NS, ProcessStatus, ready_queue
 
 REGISTRY = f"{SYSTEM_NS}/pool"
 #: A worker asked for but not registered after this long is presumed lost.

@@ -16,11 +16,11 @@ import pickle
 import struct
 import threading
 import weakref
-from typing import Any, Callable, Dict, List, Literal, Optional, Set, Tuple, Type
+from typing import Any, Callable, Dict, List, Literal, Optional, Tuple, Type
 
 from . import _binding as b
 from ._binding import ffi, lib
-from .errors import CorruptPoolError, PoolFullError, TransactionError
+from .errors import CorruptPoolError, PoolFullError
 from .persistent import OID_NULL, Oid, Persistent
 
 log = logging.getLogger("pmemobj")

@@ -12,7 +12,6 @@ import types
 from typing import Any, Dict, Tuple
 
 from . import _binding as b
-from ._binding import lib
 from .container import require_pool
 from .dict import _K_INT, HashTable, _get_str, _set_str
 from .memory import register_builtin

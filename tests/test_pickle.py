@@ -9,7 +9,6 @@ import pickle
 
 import pytest
 
-import pmemobj
 from pmemobj import _binding as b
 from pmemobj._binding import lib
 from conftest import reopen
