@@ -371,6 +371,17 @@ int pmo_open(pmo_pool *h, const char *path, const char *layout,
     return finish_open(h, pop, limit);
 }
 
+/* Open and close a pool with libpmemobj alone, touching nothing of ours:
+ * run in a child process to learn whether opening it would crash. */
+int pmo_probe(const char *path, const char *layout)
+{
+    PMEMobjpool *pop = pmemobj_open(path, layout);
+    if (pop == NULL)
+        return pmo_fail_pmdk(PMO_EOS, "cannot open pool");
+    pmemobj_close(pop);
+    return 0;
+}
+
 void gc_free_state(pmo_pool *h);
 
 int pmo_close(pmo_pool *h)

@@ -132,6 +132,7 @@ int pmo_create(pmo_pool *h, const char *path, const char *layout,
 int pmo_open(pmo_pool *h, const char *path, const char *layout,
              uint64_t limit);
 int pmo_close(pmo_pool *h);
+int pmo_probe(const char *path, const char *layout);
 int pmo_is_open(pmo_pool *h);
 int pmo_was_clean(pmo_pool *h);
 uint64_t pmo_uuid_lo(pmo_pool *h);

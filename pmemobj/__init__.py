@@ -32,7 +32,8 @@ from .list import PersistentList
 from .memory import FIRST_USER_TYPE_NUM, POBJECT_TYPE_NUM, MemoryManager, Transaction
 from .object import PersistentObject
 from .persistent import OID_NULL, Oid, Persistent
-from .pool import LAYOUT, MIN_POOL_SIZE, PersistentObjectPool, create, open, parts_dir, set_max_size
+from .pool import (LAYOUT, MIN_POOL_SIZE, PersistentObjectPool, create, open, parts_dir, probe,
+                   set_max_size)
 from .set import PersistentFrozenSet, PersistentSet
 from .tuple import PersistentTuple
 
@@ -40,7 +41,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "create", "open", "PersistentObjectPool", "MIN_POOL_SIZE", "LAYOUT",
-    "parts_dir", "set_max_size",
+    "parts_dir", "set_max_size", "probe",
     "MemoryManager", "Transaction", "Persistent", "PersistentContainer",
     "Oid", "OID_NULL", "POBJECT_TYPE_NUM", "FIRST_USER_TYPE_NUM",
     "PersistentList", "PersistentDict", "PersistentObject", "PersistentSet",

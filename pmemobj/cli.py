@@ -23,7 +23,7 @@ from collections.abc import Set as AbstractSet
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, TextIO, Tuple
 
 from .errors import CorruptPoolError, PmemError
-from .pool import PersistentObjectPool
+from .pool import PersistentObjectPool, probe
 
 PROG = "pmemobj"
 #: Pools with more allocations than this get a progress display on a TTY.
@@ -184,6 +184,9 @@ def open_pool(path: str, progress: Optional[Progress] = None) -> Iterator[Persis
     """Open an existing pool for a command and close it afterwards."""
     if progress:
         progress.opening(path)
+    crash = probe(path)  # so that a damaged heap is a message, not a segfault
+    if crash:
+        raise CorruptPoolError(crash)
     pool = PersistentObjectPool(path, "w")
     try:
         yield pool

@@ -375,6 +375,25 @@ class PersistentObjectPool:
                 raise b.error(st)
 
 
+def probe(filename: PathLike) -> Optional[str]:
+    """Open the pool once in a child process: a description of how
+    libpmemobj died if it did (damage to its own heap metadata can crash it),
+    else None.  For tools that must survive any file; costs a fork."""
+    path = os.fsdecode(os.fspath(filename))
+    _inspect(path)
+    pid = os.fork()
+    if pid == 0:  # child: report only through the exit status
+        try:
+            os._exit(0 if lib.pmo_probe(path.encode(), LAYOUT.encode()) == 0 else 1)
+        finally:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return (f"libpmemobj crashed opening it (signal {os.WTERMSIG(status)}): "
+                f"its heap metadata is damaged")
+    return None
+
+
 def _remove_growable(path: str) -> None:
     shutil.rmtree(parts_dir(path), ignore_errors=True)
     try:

@@ -341,3 +341,19 @@ def test_parkit_processes(storage):
         assert f"live workers  1 ({done.pid})" in info and "pool size     1" in info
     finally:
         parkit.killall()
+
+
+def test_a_pool_whose_heap_metadata_crashes_libpmemobj_is_a_message(tmp_path):
+    """Damage inside libpmemobj's own heap metadata can make pmemobj_open
+    segfault; the tools open the pool in a child first."""
+    import random
+    path = str(tmp_path / "heap.pool")
+    with pmemobj.create(path) as pool:
+        pool.root = {"a": [1, 2, "x" * 100]}
+    with open(path, "r+b") as f:       # scribble over the heap's zone metadata
+        f.seek(8192)
+        f.write(bytes(random.Random(1).randrange(256) for _ in range(400 * 1024)))
+    out = subprocess.run([sys.executable, "-m", "pmemobj", "info", path],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, (out.returncode, out.stderr)
+    assert out.stderr.count("\n") == 1 and "heap.pool" in out.stderr
