@@ -569,8 +569,7 @@ int64_t pmo_alloc(pmo_pool *h, uint64_t size, uint64_t type_num, int zero)
     return st ? st : (int64_t)off;
 }
 
-int64_t pmo_realloc(pmo_pool *h, uint64_t off, uint64_t size,
-                    uint64_t type_num, int zero)
+int64_t pmo_realloc(pmo_pool *h, uint64_t off, uint64_t size, int zero)
 {
     int st = need_tx(h);
     if (st)
@@ -583,7 +582,6 @@ int64_t pmo_realloc(pmo_pool *h, uint64_t off, uint64_t size,
         uint64_t tn = pmemobj_type_num(oid);
         PMEMoid n = zero ? pmemobj_tx_zrealloc(oid, size, tn)
                          : pmemobj_tx_realloc(oid, size, tn);
-        (void)type_num;
         if (OID_IS_NULL(n)) {
             st = pmo_fail_pmdk(pmdk_status(), "realloc");
             pmemobj_tx_abort(ECANCELED);
@@ -644,18 +642,6 @@ int64_t pmo_type_num(pmo_pool *h, uint64_t off)
         return st;
     st = raw_oid_ok(h, off);
     int64_t r = st ? st : (int64_t)pmemobj_type_num((PMEMoid){h->uuid_lo, off});
-    read_leave(h);
-    return r;
-}
-
-int64_t pmo_usable_size(pmo_pool *h, uint64_t off)
-{
-    int st = read_enter(h);
-    if (st)
-        return st;
-    st = raw_oid_ok(h, off);
-    int64_t r = st ? st
-        : (int64_t)pmemobj_alloc_usable_size((PMEMoid){h->uuid_lo, off});
     read_leave(h);
     return r;
 }

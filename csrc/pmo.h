@@ -157,11 +157,10 @@ int pmo_root_set(pmo_pool *h, uint64_t kind, int64_t i, double f,
 int64_t pmo_type_table(pmo_pool *h);
 
 /* -- objects ------------------------------------------------------------ */
-int pmo_check_ref(pmo_pool *h, uint64_t off);
 pmo_out pmo_ref(pmo_pool *h, uint64_t off);
 int64_t pmo_refcount(pmo_pool *h, uint64_t off);
 int pmo_incref(pmo_pool *h, uint64_t off);
-int64_t pmo_decref(pmo_pool *h, uint64_t off, int release);
+int64_t pmo_decref(pmo_pool *h, uint64_t off);
 int pmo_release(pmo_pool *h, uint64_t off);
 int64_t pmo_new_object(pmo_pool *h, uint32_t type, uint32_t layout,
                        uint64_t body_size);
@@ -175,18 +174,14 @@ int pmo_deallocate(pmo_pool *h, uint64_t off);
 
 /* -- raw memory (MemoryManager) ----------------------------------------- */
 int64_t pmo_alloc(pmo_pool *h, uint64_t size, uint64_t type_num, int zero);
-int64_t pmo_realloc(pmo_pool *h, uint64_t off, uint64_t size,
-                    uint64_t type_num, int zero);
+int64_t pmo_realloc(pmo_pool *h, uint64_t off, uint64_t size, int zero);
 int pmo_free(pmo_pool *h, uint64_t off);
 void *pmo_direct(pmo_pool *h, uint64_t off);
 int pmo_snapshot(pmo_pool *h, void *ptr, uint64_t size);
 int64_t pmo_type_num(pmo_pool *h, uint64_t off);
-int64_t pmo_usable_size(pmo_pool *h, uint64_t off);
 
 /* -- zero-count table ---------------------------------------------------- */
-int64_t pmo_zct_len(pmo_pool *h);
 int pmo_gc_needed(pmo_pool *h);
-int pmo_zct_pending(pmo_pool *h);
 int64_t pmo_zct_read(pmo_pool *h, uint64_t *buf, uint64_t max);
 int pmo_zct_remove(pmo_pool *h, uint64_t off);
 int pmo_zct_push(pmo_pool *h, uint64_t off);
@@ -196,7 +191,6 @@ int64_t pmo_tuple_new(pmo_pool *h, uint32_t type, uint64_t n, int64_t hash);
 int pmo_tuple_init(pmo_pool *h, uint64_t t, uint64_t idx, uint64_t kind,
                    int64_t i, double f, const char *data, size_t n);
 pmo_out pmo_tuple_get(pmo_pool *h, uint64_t t, int64_t idx);
-int64_t pmo_tuple_hash(pmo_pool *h, uint64_t t);
 
 /* -- lists ------------------------------------------------------------------ */
 pmo_out pmo_list_get(pmo_pool *h, uint64_t l, int64_t idx);

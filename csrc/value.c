@@ -453,21 +453,6 @@ int pmo_gc_needed(pmo_pool *h)
     return h->root ? (int)h->root->gc_needed : 0;
 }
 
-int64_t pmo_zct_len(pmo_pool *h)
-{
-    int st = read_enter(h);
-    if (st)
-        return st;
-    int64_t n = (int64_t)h->root->zct_len;
-    read_leave(h);
-    return n;
-}
-
-int pmo_zct_pending(pmo_pool *h)
-{
-    return h->pushed;
-}
-
 static uint64_t *zct_array(pmo_pool *h)
 {
     struct pmo_root *r = h->root;
@@ -536,7 +521,7 @@ int pmo_zct_push(pmo_pool *h, uint64_t off)
 
 /* -- object-level entry points ---------------------------------------------------------- */
 
-int pmo_check_ref(pmo_pool *h, uint64_t off)
+static int check_ref(pmo_pool *h, uint64_t off)
 {
     int st = read_enter(h);
     if (st)
@@ -553,7 +538,7 @@ pmo_out pmo_ref(pmo_pool *h, uint64_t off)
 {
     pmo_out o;
     memset(&o, 0, sizeof(o));
-    if ((o.status = pmo_check_ref(h, off)) != 0)
+    if ((o.status = check_ref(h, off)) != 0)
         return o;
     if ((o.status = read_enter(h)) != 0)
         return o;
@@ -586,9 +571,8 @@ int pmo_incref(pmo_pool *h, uint64_t off)
 
 /* Decrement only; the caller releases at zero (Python may need to run
  * _p_deallocate first).  Returns the new count. */
-int64_t pmo_decref(pmo_pool *h, uint64_t off, int unused)
+int64_t pmo_decref(pmo_pool *h, uint64_t off)
 {
-    (void)unused;
     int own, st = op_enter(h, &own);
     if (st)
         return st;
@@ -727,17 +711,6 @@ pmo_out pmo_tuple_get(pmo_pool *h, uint64_t off, int64_t idx)
     }
     read_leave(h);
     return o;
-}
-
-int64_t pmo_tuple_hash(pmo_pool *h, uint64_t off)
-{
-    int st = read_enter(h);
-    if (st)
-        return st;
-    struct pmo_tuple *t = tuple_at(h, off);
-    int64_t r = t ? t->hash : 0;
-    read_leave(h);
-    return r;
 }
 
 /* Give an immutable value an oid of its own (MemoryManager.persist). */

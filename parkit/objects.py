@@ -19,7 +19,7 @@ import importlib
 import threading
 import time
 import uuid as _uuid
-from typing import Any, Callable, Dict, Iterator, Optional, TypedDict, TypeVar, Union, cast
+from typing import Any, Callable, Dict, Iterator, Optional, TypedDict, TypeVar, cast
 
 import pmemobj
 
@@ -459,5 +459,3 @@ def wait_until(predicate: Callable[[], Any], timeout: Optional[float] = None) ->
     deadline = None if timeout is None else time.monotonic() + timeout
     return sleep_until(predicate, deadline, 0.02)
 
-
-PathOrObject = Union[str, Object]

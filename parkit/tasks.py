@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import uuid as _uuid
-from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional, Union, cast
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, Optional, Union, cast
 
 from .dict import Dict as PDict
 from .errors import ObjectNotFoundError
@@ -277,6 +277,3 @@ def set_process_priority(priority: Union[ProcessPriority, str],
         raise TypeError("priority is a ProcessPriority")
     os.setpriority(os.PRIO_PROCESS, pid or 0, priority.value)
 
-
-def _args_of(process: Process) -> List[Any]:
-    return list(process["args"])

@@ -514,7 +514,7 @@ class MemoryManager:
             have = self._checked(lib.pmo_type_num(self._h, off))
             if have != type_num:
                 raise TypeError(f"oid has type number {have}, not {type_num}")
-        return self._oid(self._checked(lib.pmo_realloc(self._h, off, size, 0, zero)))
+        return self._oid(self._checked(lib.pmo_realloc(self._h, off, size, zero)))
 
     def incref(self, oid: Oid) -> None:
         """Count one more reference to the PObject at *oid*."""
@@ -524,7 +524,7 @@ class MemoryManager:
         """Count one reference less; at zero, deallocate and free it."""
         off = self._oid_off(oid)
         with self.transaction():
-            if self._checked(lib.pmo_decref(self._h, off, 0)) == 0:
+            if self._checked(lib.pmo_decref(self._h, off)) == 0:
                 self._release(off)
 
     def xdecref(self, oid: Oid) -> None:
