@@ -46,6 +46,14 @@ int pmo_errno(void) { return err_no; }
 
 /* -- the guard around every operation ------------------------------------ */
 
+/* Tell watchers (other processes polling a shared counter) that a write
+ * committed. */
+static void published(pmo_pool *h)
+{
+    if (h->commits != NULL)
+        __atomic_add_fetch(h->commits, 1, __ATOMIC_RELEASE);
+}
+
 static int begin_own(pmo_pool *h)
 {
     if (pmemobj_tx_begin(h->pop, NULL, TX_PARAM_NONE) != 0)
@@ -54,8 +62,22 @@ static int begin_own(pmo_pool *h)
     return 0;
 }
 
+/* Bumped in a child after fork: pools the parent opened are not the
+ * child's to use (nor are their locks, which another thread may hold). */
+static unsigned forks;
+
+static void forked(void) { forks++; }
+
+__attribute__((constructor)) static void watch_forks(void)
+{
+    pthread_atfork(NULL, NULL, forked);
+}
+
 static int lock_open(pmo_pool *h)
 {
+    if (h->forks != forks)
+        return pmo_fail(PMO_ECLOSED, "the pool was opened by the parent "
+                        "process");
     pthread_mutex_lock(&h->lock);
     if (h->pop == NULL) {
         pthread_mutex_unlock(&h->lock);
@@ -92,6 +114,8 @@ int op_enter(pmo_pool *h, int *own)
                       "earlier failure; leave its block first");
     if (st)
         pthread_mutex_unlock(&h->lock);
+    else
+        h->wrote = 1;
     return st;
 }
 
@@ -110,6 +134,8 @@ int op_leave(pmo_pool *h, int own, int status)
                 pmemobj_tx_commit();
                 if (pmemobj_tx_stage() != TX_STAGE_ONCOMMIT)
                     status = pmo_fail_pmdk(PMO_ETXFAIL, "commit");
+                else
+                    published(h);
             }
         }
         pmemobj_tx_end();
@@ -142,6 +168,7 @@ static int need_tx(pmo_pool *h)
         return pmo_fail(PMO_ENOTX, "this call needs a running transaction "
                         "of this pool");
     }
+    h->wrote = 1;
     return 0;
 }
 
@@ -294,7 +321,7 @@ static int attach(pmo_pool *h, PMEMobjpool *pop, uint64_t limit)
     h->root = root;
     h->uuid_lo = r.pool_uuid_lo;
     h->limit = limit;
-    h->pid = getpid();
+    h->forks = forks;
     h->was_clean = root->clean == 1;
     root->clean = 0;
     pmemobj_persist(pop, &root->clean, sizeof(root->clean));
@@ -386,15 +413,14 @@ void gc_free_state(pmo_pool *h);
 
 int pmo_close(pmo_pool *h)
 {
-    pthread_mutex_lock(&h->lock);
-    if (h->pop == NULL) {
-        pthread_mutex_unlock(&h->lock);
-        return 0;
-    }
-    if (h->pid != getpid()) {
+    if (h->forks != forks) {
         /* inherited through fork: the mapping is the parent's to close */
         h->pop = NULL;
         h->root = NULL;
+        return 0;
+    }
+    pthread_mutex_lock(&h->lock);
+    if (h->pop == NULL) {
         pthread_mutex_unlock(&h->lock);
         return 0;
     }
@@ -413,7 +439,19 @@ int pmo_close(pmo_pool *h)
     return 0;
 }
 
-int pmo_is_open(pmo_pool *h) { return h->pop != NULL; }
+int pmo_is_open(pmo_pool *h) { return h->pop != NULL && h->forks == forks; }
+
+/* Keep other threads' operations out while the caller works across several
+ * calls (closing: the last collection and the close happen as one step). */
+void pmo_hold(pmo_pool *h) { pthread_mutex_lock(&h->lock); }
+void pmo_unhold(pmo_pool *h) { pthread_mutex_unlock(&h->lock); }
+
+void pmo_count_commits(pmo_pool *h, uint64_t *counter)
+{
+    pthread_mutex_lock(&h->lock);
+    h->commits = counter;
+    pthread_mutex_unlock(&h->lock);
+}
 int pmo_was_clean(pmo_pool *h) { return h->was_clean; }
 uint64_t pmo_uuid_lo(pmo_pool *h) { return h->uuid_lo; }
 
@@ -501,6 +539,7 @@ int pmo_tx_begin(pmo_pool *h)
     if (stage == TX_STAGE_NONE) {
         tx_owner = h;
         h->pushed = 0;
+        h->wrote = 0;
     }
     tx_depth++;
     return 0;   /* the lock stays held until commit or abort */
@@ -529,6 +568,8 @@ static int tx_finish(pmo_pool *h, int commit)
     tx_depth--;
     if (pmemobj_tx_stage() == TX_STAGE_NONE) {
         tx_owner = NULL;
+        if (st == 0 && commit && h->wrote)
+            published(h);
         /* the outermost commit tells Python that garbage waits */
         if (st == 0 && commit && h->pushed)
             st = PMO_COLLECT;

@@ -110,9 +110,11 @@ struct pmo_pool {
     struct pmo_root *root;
     int was_clean;
     int pushed;            /* the current operation filled the zct */
-    pid_t pid;             /* process that opened it: a forked child must
-                              not close the parent's pool */
+    unsigned forks;        /* fork count when opened: a forked child must
+                              not use or close the parent's pool */
     struct gc_state *gc;
+    uint64_t *commits;     /* bumped after each committed write, if set */
+    int wrote;             /* the running transaction changed something */
 };
 
 #define SHORT_MAX 8

@@ -134,6 +134,9 @@ int pmo_open(pmo_pool *h, const char *path, const char *layout,
 int pmo_close(pmo_pool *h);
 int pmo_probe(const char *path, const char *layout);
 int pmo_is_open(pmo_pool *h);
+void pmo_count_commits(pmo_pool *h, uint64_t *counter);
+void pmo_hold(pmo_pool *h);
+void pmo_unhold(pmo_pool *h);
 int pmo_was_clean(pmo_pool *h);
 uint64_t pmo_uuid_lo(pmo_pool *h);
 const char *pmo_errmsg(void);

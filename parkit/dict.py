@@ -7,7 +7,7 @@ from typing import Dict as DictType
 
 import pmemobj
 
-from .objects import _SCALARS, Object, _context, copy_out
+from .objects import _SCALARS, Object, _tls, copy_out
 
 _MISSING = object()
 
@@ -33,40 +33,38 @@ class Dict(Object, MutableMapping[Any, Any]):
 
     _container = "dict"
 
+    # The hot calls first try the pool the object was last resolved in,
+    # without taking the namespace: each is one atomic pmemobj call, and a
+    # pool handed over to another process meanwhile is closed, so the call
+    # fails before doing anything and the slow path takes the namespace
+    # back.  Inside a transaction or snapshot they take the general path.
+
     def __getitem__(self, key: Any) -> Any:
-        if _context() is not None:
-            value = self._read(_get, key)
-            if value is _MISSING:
-                raise KeyError(key)
-            return value
-        # the common case, outside any transaction: the shortest path
-        h = self._handle
-        h.enter()
-        try:
-            if self._gen != h.generation or self._epoch != h.epoch:
-                self._resolve()
-            value = self._data[key]
-        finally:
-            h.leave(False)
-        return value if type(value) in _SCALARS else copy_out(value)
+        if _tls.ctx is None:
+            try:
+                value = self._data[key]
+            except pmemobj.PoolClosedError:
+                pass
+            else:
+                return value if type(value) in _SCALARS else copy_out(value)
+        value = self._read(_get, key)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        if _context() is not None:
-            self._write(_set, key, value)
-            return
-        h = self._handle
-        h.enter()
-        try:
-            if self._gen != h.generation or self._epoch != h.epoch:
-                self._resolve()
-            if self._versioned:
-                self._data._p_set_counted(key, value, self._entry, "version")
-            else:
-                self._data[key] = value
-        except pmemobj.PoolFullError as e:
-            raise self._full(e) from e
-        finally:
-            h.leave(True)
+        if _tls.ctx is None:
+            try:
+                if self._versioned:
+                    self._data._p_set_counted(key, value, self._entry, "version")
+                else:
+                    self._data._p_set(key, value)
+                return
+            except pmemobj.PoolClosedError:
+                pass
+            except pmemobj.PoolFullError as e:
+                raise self._full(e) from e
+        self._write(_set, key, value)
 
     def __delitem__(self, key: Any) -> None:
         if not self._write(_delete, key):

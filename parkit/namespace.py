@@ -18,6 +18,7 @@ import os
 import struct
 import threading
 import time
+import weakref
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 import pmemobj
@@ -42,7 +43,7 @@ SLICE = 0.010
 POLL = 0.002
 CHECK_EVERY = 0.001
 
-_SEQ = struct.Struct("<Q")
+_SEQ = struct.Struct("=Q")  # native: the pool bumps it from C
 
 
 class Handle:
@@ -55,7 +56,7 @@ class Handle:
         self.mutex = threading.RLock()
         self.pool: Optional[pmemobj.PersistentObjectPool] = None
         self.generation = 0      # bumped at every open
-        self.epoch = 0           # bumped when this process drops an object
+        self._bound: Dict[str, "weakref.WeakSet[Any]"] = {}   # name -> Objects
         self.depth = 0           # parkit transactions running in this process
         self._lock: Optional[NamespaceLock] = None
         self._since = 0.0
@@ -77,12 +78,11 @@ class Handle:
             raise
         return self.pool  # type: ignore[return-value]
 
-    def leave(self, wrote: bool) -> None:
-        """End an operation: publish a change, hand over if others wait."""
+    def leave(self) -> None:
+        """End an operation: hand over if others wait.  (Writes publish
+        themselves: the pool bumps the change counter at each commit.)"""
         try:
             if self.depth == 0 and self.pool is not None:
-                if wrote:
-                    self._bump()   # a transaction publishes once, at its end
                 now = time.monotonic()
                 if now >= self._next_check:
                     self._next_check = now + CHECK_EVERY
@@ -103,6 +103,7 @@ class Handle:
         lock.acquire()
         try:
             pool = self._open_pool()
+            pool.count_commits(self._seqmap())
             if pool.root is None:
                 pool.root = {"objects": {}}
             objects = pool.root["objects"]
@@ -149,6 +150,28 @@ class Handle:
         """The pool's map of object name -> entry (pool must be owned)."""
         return self._objects
 
+    def register(self, name: str, obj: Any) -> None:
+        """Note a live Object bound to *name*, for :meth:`detach`."""
+        with self.mutex:
+            self._bound.setdefault(name, weakref.WeakSet()).add(obj)
+
+    def detach(self, name: str) -> None:
+        """The object *name* was dropped: this process's Objects bound to it
+        forget its entry and find out at their next use."""
+        for obj in list(self._bound.get(name, ())):
+            obj._detach()
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: the pool, its lock and the mutex are the
+        parent's; start closed (the parent still owns the namespace, and
+        the child takes its turn at its first use)."""
+        self.mutex = threading.RLock()
+        if self._lock is not None:
+            self._lock.close()   # the parent's lock stays: it has its own fd
+            self._lock = None
+        self.pool, self._objects = None, None
+        self.depth = 0
+
     def set_size(self, size: int) -> None:
         with self.mutex:
             lock = self._lockfile()
@@ -177,10 +200,6 @@ class Handle:
             finally:
                 os.close(fd)
         return self._seq
-
-    def _bump(self) -> None:
-        m = self._seqmap()
-        _SEQ.pack_into(m, 0, _SEQ.unpack_from(m, 0)[0] + 1)
 
     def changes(self) -> int:
         """The change counter: different after any write by any process."""
@@ -268,8 +287,10 @@ def handle_for(namespace: str, storage: Optional[str] = None) -> Handle:
 
 def _after_fork_in_child() -> None:
     # the parent owns its pools; a child starts with none of them
-    global _releaser
-    _handles.clear()
+    global _releaser, _handles_lock
+    _handles_lock = threading.Lock()
+    for h in _handles.values():
+        h.forget_after_fork()
     _releaser = _Releaser()
 
 
@@ -303,7 +324,7 @@ def _entries(namespace: str) -> Iterator[Tuple[str, Any]]:
         objs = h.objects()
         items = [(name, _descriptor(namespace, name, objs[name])) for name in objs]
     finally:
-        h.leave(False)
+        h.leave()
     return iter(items)
 
 

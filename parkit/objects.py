@@ -62,11 +62,15 @@ class _Context:
         self.parent = parent
 
 
-_tls = threading.local()
+class _Local(threading.local):
+    ctx: Optional[_Context] = None   # the innermost transaction or snapshot
+
+
+_tls = _Local()
 
 
 def _context() -> Optional[_Context]:
-    return getattr(_tls, "ctx", None)
+    return _tls.ctx
 
 
 def _handle_of(target: Any) -> Handle:
@@ -94,12 +98,10 @@ def _scope(target: Any, snapshot: bool, zero_copy: bool) -> Iterator[None]:
     handle.depth += 1
     _tls.ctx = _Context(handle, snapshot or bool(parent and parent.snapshot),
                         zero_copy or bool(parent and parent.zero_copy), parent)
-    wrote = False
     try:
         try:
             with pool.transaction():
                 yield
-            wrote = not snapshot
         except (pmemobj.PoolFullError, ContextError, ObjectNotFoundError):
             raise
         except pmemobj.PmemError as e:
@@ -107,7 +109,7 @@ def _scope(target: Any, snapshot: bool, zero_copy: bool) -> Iterator[None]:
     finally:
         _tls.ctx = parent
         handle.depth -= 1
-        handle.leave(wrote)
+        handle.leave()
 
 
 def transaction(target: Any, zero_copy: bool = False, isolated: bool = False
@@ -210,10 +212,11 @@ class Object:
         d["_namespace"] = namespace
         d["_name"] = name
         d["_versioned"] = versioned
-        d["_handle"] = handle_for(namespace)
-        d["_gen"] = d["_epoch"] = -1
-        d["_entry"] = d["_data"] = None
+        d["_handle"] = h = handle_for(namespace)
+        d["_gen"] = -1
+        d["_entry"], d["_data"] = None, DETACHED
         self._bind(create, bind)
+        h.register(name, self)
 
     @classmethod
     def _typename(cls) -> str:
@@ -225,7 +228,6 @@ class Object:
     def _bind(self, create: bool, bind: bool) -> None:
         h = self._handle
         pool = h.enter()
-        created = False
         try:
             objs = h.objects()
             entry = objs.get(self._name)
@@ -250,9 +252,8 @@ class Object:
                         **self._initial_entry()}
                     self.__dict__["_uuid"] = uid
                     self.on_create()
-                created = True
         finally:
-            h.leave(created)
+            h.leave()
 
     def _initial_entry(self) -> Dict[str, Any]:
         return {}
@@ -266,18 +267,23 @@ class Object:
     def _resolve(self) -> Any:
         """The entry and data container (pool owned, mutex held)."""
         h = self._handle
-        if self._gen == h.generation and self._epoch == h.epoch:
+        if self._gen == h.generation and self._entry is not None:
             return self._entry, self._data
         entry = h.objects().get(self._name)
         if entry is None or entry["uuid"] != self._uuid:
             raise ObjectNotFoundError(f"{self._path} was dropped")
         d = self.__dict__
         d["_entry"], d["_data"] = entry, entry["data"]
-        d["_gen"], d["_epoch"] = h.generation, h.epoch
+        d["_gen"] = h.generation
         return entry, entry["data"]
 
+    def _detach(self) -> None:
+        """Forget the resolved entry (the path was dropped)."""
+        d = self.__dict__
+        d["_entry"], d["_data"] = None, DETACHED
+
     def _check_context(self, write: bool) -> Optional[_Context]:
-        ctx: Optional[_Context] = getattr(_tls, "ctx", None)
+        ctx = _tls.ctx
         if ctx is not None:
             if ctx.handle is not self._handle:
                 raise ContextError(
@@ -296,7 +302,7 @@ class Object:
             entry, data = self._resolve()
             value = fn(entry, data, *args)
         finally:
-            h.leave(False)
+            h.leave()
         if type(value) in _SCALARS or (ctx is not None and ctx.zero_copy):
             return value
         return copy_out(value)
@@ -320,7 +326,7 @@ class Object:
         except pmemobj.PoolFullError as e:
             raise self._full(e) from e
         finally:
-            h.leave(value is not UNCHANGED)
+            h.leave()
         result: T = value
         if type(value) in _SCALARS or (ctx is not None and ctx.zero_copy):
             return result
@@ -418,9 +424,9 @@ class Object:
             self._resolve()
             with pool.transaction():
                 del h.objects()[self._name]
-            h.epoch += 1
+            h.detach(self._name)
         finally:
-            h.leave(True)
+            h.leave()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._path!r})"
@@ -437,6 +443,21 @@ class Object:
         return (bind_path, (self._path, self._typename()))
 
 
+class _Detached:
+    """The data container of an object not resolved yet, or whose path was
+    dropped: like a container of a closed pool, any use raises
+    PoolClosedError, which sends the fast paths to the general one."""
+
+    def _closed(self, *args: Any, **kw: Any) -> Any:
+        raise pmemobj.PoolClosedError("the object is not resolved")
+
+    __getitem__ = __setitem__ = __delitem__ = __contains__ = _closed
+
+    def __getattr__(self, name: str) -> Any:
+        return self._closed
+
+
+DETACHED: Any = _Detached()
 _MISSING = object()
 #: Returned by a write function that changed nothing (no version, no wake-up).
 UNCHANGED: Any = object()

@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, List, Literal, Optional, Tuple, Type
 
 from . import _binding as b
 from ._binding import ffi, lib
-from .errors import CorruptPoolError, PoolFullError
+from .errors import CorruptPoolError, PoolClosedError, PoolFullError
 from .persistent import OID_NULL, Oid, Persistent
 
 log = logging.getLogger("pmemobj")
@@ -643,6 +643,8 @@ class MemoryManager:
         except PoolFullError as e:
             log.warning("pool %s: garbage waits for room to be freed (%s)",
                         self._pool.filename, e)
+        except PoolClosedError:
+            pass  # another thread closed the pool; the garbage waits in the table
         finally:
             self._collecting = False
 

@@ -268,6 +268,19 @@ class PersistentObjectPool:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def count_commits(self, counter: Any) -> None:
+        """After each committed transaction that changed something, add 1
+        to the native-endian 8-byte integer at the start of *counter*, a
+        writable buffer such as a shared ``mmap``: other processes watching
+        it learn that the pool changed without opening it.  The pool keeps
+        a reference to *counter*."""
+        self._require_open()
+        view = ffi.from_buffer("uint64_t[]", counter, require_writable=True)
+        if len(view) < 1:
+            raise ValueError("the counter buffer needs at least 8 bytes")
+        self._counter = view
+        lib.pmo_count_commits(self._h, view)
+
     def _require_open(self) -> None:
         if self.closed:
             raise PoolClosedError(f"pool {self.filename!r} is closed")
@@ -362,6 +375,9 @@ class PersistentObjectPool:
             return
         if lib.pmo_tx_active(self._h):
             raise TransactionError("cannot close the pool inside one of its transactions")
+        # other threads wait until the pool is closed: none may use an
+        # object the last collection freed
+        lib.pmo_hold(self._h)
         try:
             self.mm._collect(keep_live=False)
             if lib.pmo_gc_needed(self._h):
@@ -371,6 +387,7 @@ class PersistentObjectPool:
             log.warning("%s: garbage left for later: %s", self.filename, e)
         finally:
             st = lib.pmo_close(self._h)
+            lib.pmo_unhold(self._h)
             if st:
                 raise b.error(st)
 
