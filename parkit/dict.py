@@ -1,13 +1,14 @@
 """Dict: a persistent MutableMapping shared by every process."""
 from __future__ import annotations
 
+import functools
 from collections.abc import MutableMapping
 from typing import Any, Iterator, Tuple
 from typing import Dict as DictType
 
 import pmemobj
 
-from .objects import _SCALARS, Object, _tls, copy_out
+from .objects import _SCALARS, DETACHED, Object, copy_out, open_contexts
 
 _MISSING = object()
 
@@ -37,10 +38,17 @@ class Dict(Object, MutableMapping[Any, Any]):
     # without taking the namespace: each is one atomic pmemobj call, and a
     # pool handed over to another process meanwhile is closed, so the call
     # fails before doing anything and the slow path takes the namespace
-    # back.  Inside a transaction or snapshot they take the general path.
+    # back.  While a transaction or snapshot is open they take the general
+    # path.
+
+    def _resolved(self, entry: Any, data: Any) -> None:
+        # the setter of the fast path, bound once: counting versions or not
+        self.__dict__["_store"] = (
+            data._p_set if not self._versioned or data is DETACHED
+            else functools.partial(data._p_set_counted, entry, "version"))
 
     def __getitem__(self, key: Any) -> Any:
-        if _tls.ctx is None:
+        if not open_contexts.count:
             try:
                 value = self._data[key]
             except pmemobj.PoolClosedError:
@@ -53,12 +61,9 @@ class Dict(Object, MutableMapping[Any, Any]):
         return value
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        if _tls.ctx is None:
+        if not open_contexts.count:
             try:
-                if self._versioned:
-                    self._data._p_set_counted(key, value, self._entry, "version")
-                else:
-                    self._data._p_set(key, value)
+                self._store(key, value)
                 return
             except pmemobj.PoolClosedError:
                 pass
@@ -71,9 +76,19 @@ class Dict(Object, MutableMapping[Any, Any]):
             raise KeyError(key)
 
     def __contains__(self, key: Any) -> bool:
+        if not open_contexts.count:
+            try:
+                return key in self._data
+            except pmemobj.PoolClosedError:
+                pass
         return bool(self._read(lambda e, d: key in d))
 
     def __len__(self) -> int:
+        if not open_contexts.count:
+            try:
+                return len(self._data)
+            except pmemobj.PoolClosedError:
+                pass
         return int(self._read(lambda e, d: len(d)))
 
     def __iter__(self) -> Iterator[Any]:
@@ -82,6 +97,13 @@ class Dict(Object, MutableMapping[Any, Any]):
 
     def get(self, key: Any, default: Any = None) -> Any:
         """``self[key]`` if present, else *default*."""
+        if not open_contexts.count:
+            try:
+                value = self._data.get(key, default)
+            except pmemobj.PoolClosedError:
+                pass
+            else:
+                return value if type(value) in _SCALARS else copy_out(value)
         value = self._read(_get, key)
         return default if value is _MISSING else value
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import importlib
+import os
 import threading
 import time
 import uuid as _uuid
@@ -69,6 +70,32 @@ class _Local(threading.local):
 _tls = _Local()
 
 
+class _OpenContexts:
+    """Transactions and snapshots open in this process, in any thread.
+    While there are none, hot calls skip the (dearer) per-thread check."""
+
+    __slots__ = ("count", "lock")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self.lock:
+            self.count += n
+
+    def after_fork_in_child(self) -> None:
+        # only the forking thread's contexts live on in the child
+        self.lock = threading.Lock()
+        self.count, ctx = 0, _tls.ctx
+        while ctx is not None:
+            self.count, ctx = self.count + 1, ctx.parent
+
+
+open_contexts = _OpenContexts()
+os.register_at_fork(after_in_child=open_contexts.after_fork_in_child)
+
+
 def _context() -> Optional[_Context]:
     return _tls.ctx
 
@@ -96,6 +123,7 @@ def _scope(target: Any, snapshot: bool, zero_copy: bool) -> Iterator[None]:
         raise ContextError("cannot open a write transaction inside a snapshot")
     pool = handle.enter()
     handle.depth += 1
+    open_contexts.add(1)
     _tls.ctx = _Context(handle, snapshot or bool(parent and parent.snapshot),
                         zero_copy or bool(parent and parent.zero_copy), parent)
     try:
@@ -108,6 +136,7 @@ def _scope(target: Any, snapshot: bool, zero_copy: bool) -> Iterator[None]:
             raise TransactionError(f"transaction rolled back: {e}") from e
     finally:
         _tls.ctx = parent
+        open_contexts.add(-1)
         handle.depth -= 1
         handle.leave()
 
@@ -215,6 +244,7 @@ class Object:
         d["_handle"] = h = handle_for(namespace)
         d["_gen"] = -1
         d["_entry"], d["_data"] = None, DETACHED
+        self._resolved(DETACHED, DETACHED)
         self._bind(create, bind)
         h.register(name, self)
 
@@ -275,12 +305,17 @@ class Object:
         d = self.__dict__
         d["_entry"], d["_data"] = entry, entry["data"]
         d["_gen"] = h.generation
+        self._resolved(entry, entry["data"])
         return entry, entry["data"]
+
+    def _resolved(self, entry: Any, data: Any) -> None:
+        """Hook: the object was resolved to *entry* (or detached: DETACHED)."""
 
     def _detach(self) -> None:
         """Forget the resolved entry (the path was dropped)."""
         d = self.__dict__
         d["_entry"], d["_data"] = None, DETACHED
+        self._resolved(DETACHED, DETACHED)
 
     def _check_context(self, write: bool) -> Optional[_Context]:
         ctx = _tls.ctx
@@ -451,7 +486,7 @@ class _Detached:
     def _closed(self, *args: Any, **kw: Any) -> Any:
         raise pmemobj.PoolClosedError("the object is not resolved")
 
-    __getitem__ = __setitem__ = __delitem__ = __contains__ = _closed
+    __getitem__ = __setitem__ = __delitem__ = __contains__ = __len__ = _closed
 
     def __getattr__(self, name: str) -> Any:
         return self._closed

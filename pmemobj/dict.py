@@ -297,10 +297,11 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
         pos = self._p_find_slow(key)
         return default if pos < 0 else self._p_value_at(pos)
 
-    def _p_set_counted(self, key: Any, value: Any, counter: "PersistentDict",
-                       counter_key: str) -> None:
+    def _p_set_counted(self, counter: "PersistentDict", counter_key: str, key: Any,
+                       value: Any) -> None:
         """``self[key] = value`` and ``counter.increment(counter_key)`` as
-        one atomic step (one C call for str keys and simple values)."""
+        one atomic step (one C call for str keys and simple values).  The
+        counter comes first so that a ``functools.partial`` can bind it."""
         mm = self._p_mm
         if type(key) is str and type(counter_key) is str:
             v = mm._in(value)
