@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -73,6 +74,27 @@ __attribute__((constructor)) static void watch_forks(void)
     pthread_atfork(NULL, NULL, forked);
 }
 
+/* Held while a handle's mapping comes or goes, so that madvise never
+ * touches memory the pool no longer maps. */
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Keep the pool's mapping out of children made by fork(): the mapping
+ * references the open pool file, and with it libpmemobj's lock on it, so a
+ * child holding it would keep the pool locked after the parent closed it.
+ * Again before each fork: a grown pool maps new parts. */
+static void dontfork(pmo_pool *h)
+{
+    if (h->pop != NULL && h->forks == forks)
+        madvise((void *)h->pop, h->limit, MADV_DONTFORK);
+}
+
+void pmo_dontfork(pmo_pool *h)
+{
+    pthread_mutex_lock(&maps_lock);
+    dontfork(h);
+    pthread_mutex_unlock(&maps_lock);
+}
+
 static int lock_open(pmo_pool *h)
 {
     if (h->forks != forks)
@@ -114,8 +136,6 @@ int op_enter(pmo_pool *h, int *own)
                       "earlier failure; leave its block first");
     if (st)
         pthread_mutex_unlock(&h->lock);
-    else
-        h->wrote = 1;
     return st;
 }
 
@@ -124,6 +144,8 @@ int op_enter(pmo_pool *h, int *own)
  * transaction commits on success. */
 int op_leave(pmo_pool *h, int own, int status)
 {
+    if (!own && status >= 0)
+        h->wrote = 1;   /* the enclosing transaction changed something */
     if (status <= PMO_EFAIL && pmemobj_tx_stage() == TX_STAGE_WORK)
         pmemobj_tx_abort(ECANCELED);
     if (own) {
@@ -317,11 +339,14 @@ static int attach(pmo_pool *h, PMEMobjpool *pop, uint64_t limit)
                         "version (layout %llu)",
                         (unsigned long long)root->version);
     }
+    pthread_mutex_lock(&maps_lock);
     h->pop = pop;
     h->root = root;
     h->uuid_lo = r.pool_uuid_lo;
     h->limit = limit;
     h->forks = forks;
+    dontfork(h);
+    pthread_mutex_unlock(&maps_lock);
     h->was_clean = root->clean == 1;
     root->clean = 0;
     pmemobj_persist(pop, &root->clean, sizeof(root->clean));
@@ -331,10 +356,8 @@ static int attach(pmo_pool *h, PMEMobjpool *pop, uint64_t limit)
 static int finish_open(pmo_pool *h, PMEMobjpool *pop, uint64_t limit)
 {
     int st = attach(h, pop, limit);
-    if (st) {
-        pmemobj_close(pop);
-        h->pop = NULL;
-    }
+    if (st)
+        pmemobj_close(pop);   /* attach failed before publishing pop */
     pthread_mutex_unlock(&h->lock);
     return st;
 }
@@ -432,18 +455,22 @@ int pmo_close(pmo_pool *h)
     gc_free_state(h);
     h->root->clean = 1;
     pmemobj_persist(h->pop, &h->root->clean, sizeof(h->root->clean));
+    pthread_mutex_lock(&maps_lock);
     pmemobj_close(h->pop);
     h->pop = NULL;
     h->root = NULL;
+    h->commits = NULL;
+    pthread_mutex_unlock(&maps_lock);
     pthread_mutex_unlock(&h->lock);
     return 0;
 }
 
 int pmo_is_open(pmo_pool *h) { return h->pop != NULL && h->forks == forks; }
 
-/* Keep other threads' operations out while the caller works across several
- * calls (closing: the last collection and the close happen as one step). */
-void pmo_hold(pmo_pool *h) { pthread_mutex_lock(&h->lock); }
+/* Keep other threads' operations out, and the pool open, while the caller
+ * works across several calls (a consistent read of several values; closing:
+ * the last collection and the close as one step). */
+int pmo_hold(pmo_pool *h) { return lock_open(h); }
 void pmo_unhold(pmo_pool *h) { pthread_mutex_unlock(&h->lock); }
 
 void pmo_count_commits(pmo_pool *h, uint64_t *counter)

@@ -435,6 +435,20 @@ pmo_out pmo_dict_add_int(pmo_pool *h, uint64_t off, const char *kdata, size_t kn
     return o;
 }
 
+static int dict_del(pmo_pool *h, uint64_t off, const pmo_in *k, int64_t khash)
+{
+    struct pmo_dict *d;
+    uint64_t ixpos;
+    int64_t pos;
+    int st = dict_at(h, off, &d);
+    if (st)
+        return st;
+    if (!fast_key(k->kind))
+        return pmo_fail(PMO_EINVAL, "key kind needs the slow path");
+    int r = lookup(h, d, k, key_hash(k, khash), &ixpos, &pos);
+    return r == 1 ? remove_entry(h, d, ixpos, pos) : r == 0 ? PMO_EKEY : r;
+}
+
 int pmo_dict_del(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
                  double kf, const char *kdata, size_t kn, int64_t khash)
 {
@@ -442,18 +456,23 @@ int pmo_dict_del(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
     int own, st = op_enter(h, &own);
     if (st)
         return st;
-    struct pmo_dict *d;
-    uint64_t ixpos;
-    int64_t pos;
-    if ((st = dict_at(h, off, &d)) != 0)
-        goto out;
-    if (!fast_key(kkind)) {
-        st = pmo_fail(PMO_EINVAL, "key kind needs the slow path");
-        goto out;
-    }
-    int r = lookup(h, d, &k, key_hash(&k, khash), &ixpos, &pos);
-    st = r == 1 ? remove_entry(h, d, ixpos, pos) : r == 0 ? PMO_EKEY : r;
-out:
+    return op_leave(h, own, dict_del(h, off, &k, khash));
+}
+
+/* Delete a key and count the change in an int under a str key of another
+ * dict, as one step (parkit's versioned deletes). */
+int pmo_dict_del_counted(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
+                         double kf, const char *kdata, size_t kn, int64_t khash,
+                         uint64_t counter, const char *cdata, size_t cn)
+{
+    pmo_in k = {kkind, ki, kf, kdata, kn};
+    pmo_in c = {PMO_K_NEW_STR, 0, 0.0, cdata, cn};
+    int64_t count;
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    if ((st = dict_del(h, off, &k, khash)) == 0)
+        st = dict_add(h, counter, &c, 1, &count);
     return op_leave(h, own, st);
 }
 

@@ -135,7 +135,8 @@ int pmo_close(pmo_pool *h);
 int pmo_probe(const char *path, const char *layout);
 int pmo_is_open(pmo_pool *h);
 void pmo_count_commits(pmo_pool *h, uint64_t *counter);
-void pmo_hold(pmo_pool *h);
+int pmo_hold(pmo_pool *h);
+void pmo_dontfork(pmo_pool *h);
 void pmo_unhold(pmo_pool *h);
 int pmo_was_clean(pmo_pool *h);
 uint64_t pmo_uuid_lo(pmo_pool *h);
@@ -229,6 +230,9 @@ int pmo_dict_set_str_counted(pmo_pool *h, uint64_t d, const char *kdata,
                              const char *cdata, size_t cn);
 int pmo_dict_del(pmo_pool *h, uint64_t d, uint64_t kkind, int64_t ki,
                  double kf, const char *kdata, size_t kn, int64_t khash);
+int pmo_dict_del_counted(pmo_pool *h, uint64_t d, uint64_t kkind, int64_t ki,
+                         double kf, const char *kdata, size_t kn, int64_t khash,
+                         uint64_t counter, const char *cdata, size_t cn);
 int64_t pmo_dict_candidates(pmo_pool *h, uint64_t d, int64_t hash,
                             int64_t *out, uint64_t max);
 pmo_out pmo_dict_key_at(pmo_pool *h, uint64_t d, int64_t pos);

@@ -8,7 +8,7 @@ from typing import Dict as DictType
 
 import pmemobj
 
-from .objects import _SCALARS, DETACHED, Object, copy_out, open_contexts
+from .objects import _SCALARS, DETACHED, Object, open_contexts
 
 _MISSING = object()
 
@@ -34,61 +34,79 @@ class Dict(Object, MutableMapping[Any, Any]):
 
     _container = "dict"
 
-    # The hot calls first try the pool the object was last resolved in,
-    # without taking the namespace: each is one atomic pmemobj call, and a
-    # pool handed over to another process meanwhile is closed, so the call
-    # fails before doing anything and the slow path takes the namespace
-    # back.  While a transaction or snapshot is open they take the general
-    # path.
+    # The hot calls first try the container the object was last resolved
+    # in, without taking the namespace: each is one atomic pmemobj call that
+    # joins the thread's transaction if one runs.  A pool handed over to
+    # another process meanwhile is closed, so the call fails before doing
+    # anything and the general path takes the namespace back.  The
+    # per-thread context is only looked at while some context is open.
 
     def _resolved(self, entry: Any, data: Any) -> None:
-        # the setter of the fast path, bound once: counting versions or not
-        self.__dict__["_store"] = (
-            data._p_set if not self._versioned or data is DETACHED
-            else functools.partial(data._p_set_counted, entry, "version"))
+        # the writers of the fast path, bound once: counting versions or not
+        d = self.__dict__
+        if not self._versioned or data is DETACHED:
+            d["_store"], d["_remove"] = data._p_set, data._p_delete
+        else:
+            d["_store"] = functools.partial(data._p_set_counted, entry, "version")
+            d["_remove"] = functools.partial(data._p_delete_counted, entry, "version")
 
     def __getitem__(self, key: Any) -> Any:
-        if not open_contexts.count:
-            try:
-                value = self._data[key]
-            except pmemobj.PoolClosedError:
-                pass
-            else:
-                return value if type(value) in _SCALARS else copy_out(value)
+        live = open_contexts.count and self._check_context(False)
+        try:
+            value = self._data[key]
+        except pmemobj.PoolClosedError:
+            pass
+        else:
+            if live or type(value) in _SCALARS:
+                return value
+            # a container: copied out below, held, in one consistent step
         value = self._read(_get, key)
         if value is _MISSING:
             raise KeyError(key)
         return value
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        if not open_contexts.count:
-            try:
-                self._store(key, value)
-                return
-            except pmemobj.PoolClosedError:
-                pass
-            except pmemobj.PoolFullError as e:
-                raise self._full(e) from e
+        if open_contexts.count:
+            self._check_context(True)
+        try:
+            self._store(key, value)
+            return
+        except pmemobj.PoolClosedError:
+            pass
+        except pmemobj.PoolFullError as e:
+            raise self._full(e) from e
         self._write(_set, key, value)
 
     def __delitem__(self, key: Any) -> None:
+        if open_contexts.count:
+            self._check_context(True)
+        try:
+            if self._remove(key):
+                return
+            raise KeyError(key)
+        except pmemobj.PoolClosedError:
+            pass
+        except pmemobj.PoolFullError as e:
+            raise self._full(e) from e
         if not self._write(_delete, key):
             raise KeyError(key)
 
     def __contains__(self, key: Any) -> bool:
-        if not open_contexts.count:
-            try:
-                return key in self._data
-            except pmemobj.PoolClosedError:
-                pass
+        if open_contexts.count:
+            self._check_context(False)
+        try:
+            return key in self._data
+        except pmemobj.PoolClosedError:
+            pass
         return bool(self._read(lambda e, d: key in d))
 
     def __len__(self) -> int:
-        if not open_contexts.count:
-            try:
-                return len(self._data)
-            except pmemobj.PoolClosedError:
-                pass
+        if open_contexts.count:
+            self._check_context(False)
+        try:
+            return len(self._data)
+        except pmemobj.PoolClosedError:
+            pass
         return int(self._read(lambda e, d: len(d)))
 
     def __iter__(self) -> Iterator[Any]:
@@ -97,13 +115,14 @@ class Dict(Object, MutableMapping[Any, Any]):
 
     def get(self, key: Any, default: Any = None) -> Any:
         """``self[key]`` if present, else *default*."""
-        if not open_contexts.count:
-            try:
-                value = self._data.get(key, default)
-            except pmemobj.PoolClosedError:
-                pass
-            else:
-                return value if type(value) in _SCALARS else copy_out(value)
+        live = open_contexts.count and self._check_context(False)
+        try:
+            value = self._data.get(key, default)
+        except pmemobj.PoolClosedError:
+            pass
+        else:
+            if live or type(value) in _SCALARS:
+                return value   # else a container, copied out below
         value = self._read(_get, key)
         return default if value is _MISSING else value
 

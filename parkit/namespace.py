@@ -16,6 +16,7 @@ import atexit
 import mmap
 import os
 import struct
+import sys
 import threading
 import time
 import weakref
@@ -56,7 +57,8 @@ class Handle:
         self.mutex = threading.RLock()
         self.pool: Optional[pmemobj.PersistentObjectPool] = None
         self.generation = 0      # bumped at every open
-        self._bound: Dict[str, "weakref.WeakSet[Any]"] = {}   # name -> Objects
+        # name -> {id: Object}: by identity, as Objects of one path compare equal
+        self._bound: Dict[str, "weakref.WeakValueDictionary[int, Any]"] = {}
         self.depth = 0           # parkit transactions running in this process
         self._lock: Optional[NamespaceLock] = None
         self._since = 0.0
@@ -153,12 +155,13 @@ class Handle:
     def register(self, name: str, obj: Any) -> None:
         """Note a live Object bound to *name*, for :meth:`detach`."""
         with self.mutex:
-            self._bound.setdefault(name, weakref.WeakSet()).add(obj)
+            self._bound.setdefault(name, weakref.WeakValueDictionary())[id(obj)] = obj
 
     def detach(self, name: str) -> None:
         """The object *name* was dropped: this process's Objects bound to it
         forget its entry and find out at their next use."""
-        for obj in list(self._bound.get(name, ())):
+        bound = self._bound.get(name)
+        for obj in list(bound.values()) if bound is not None else ():
             obj._detach()
 
     def forget_after_fork(self) -> None:
@@ -297,16 +300,45 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def close_all() -> None:
-    """Close every namespace this process has open (they reopen on use)."""
+def close_all(wait: Optional[float] = None) -> None:
+    """Close every namespace this process has open (they reopen on use).
+    With *wait*, a namespace busy in another thread for longer is skipped."""
     for h in list(_handles.values()):
-        with h.mutex:
+        if not h.mutex.acquire(timeout=-1 if wait is None else wait):
+            continue
+        try:
             if h.pool is not None and h.depth == 0:
                 h._close()
+        finally:
+            h.mutex.release()
 
 
 # a clean close spares the next opener a garbage collection
 atexit.register(close_all)
+
+
+class _ForkHooks:
+    """A child made by fork() (multiprocessing's default start method)
+    cannot reopen a pool that was open in its parent at the fork: close them
+    first.  multiprocessing's children leave through os._exit, past atexit:
+    close theirs at its exit hooks."""
+
+    registered = False
+
+    def before(self) -> None:
+        close_all(wait=1.0)
+        mp_util = sys.modules.get("multiprocessing.util")
+        if mp_util is not None and not self.registered:
+            mp_util.register_after_fork(self, _ForkHooks.in_mp_child)
+            self.registered = True
+
+    def in_mp_child(self) -> None:
+        from multiprocessing import util
+        util.Finalize(None, close_all, exitpriority=0)
+
+
+_fork_hooks = _ForkHooks()
+os.register_at_fork(before=_fork_hooks.before)
 
 
 # -- listing ---------------------------------------------------------------------

@@ -243,7 +243,7 @@ class Object:
         d["_versioned"] = versioned
         d["_handle"] = h = handle_for(namespace)
         d["_gen"] = -1
-        d["_entry"], d["_data"] = None, DETACHED
+        d["_entry"], d["_data"], d["_pool"] = None, DETACHED, DETACHED
         self._resolved(DETACHED, DETACHED)
         self._bind(create, bind)
         h.register(name, self)
@@ -303,7 +303,7 @@ class Object:
         if entry is None or entry["uuid"] != self._uuid:
             raise ObjectNotFoundError(f"{self._path} was dropped")
         d = self.__dict__
-        d["_entry"], d["_data"] = entry, entry["data"]
+        d["_entry"], d["_data"], d["_pool"] = entry, entry["data"], h.pool
         d["_gen"] = h.generation
         self._resolved(entry, entry["data"])
         return entry, entry["data"]
@@ -314,58 +314,80 @@ class Object:
     def _detach(self) -> None:
         """Forget the resolved entry (the path was dropped)."""
         d = self.__dict__
-        d["_entry"], d["_data"] = None, DETACHED
+        d["_entry"], d["_data"], d["_pool"] = None, DETACHED, DETACHED
         self._resolved(DETACHED, DETACHED)
 
-    def _check_context(self, write: bool) -> Optional[_Context]:
+    def _check_context(self, write: bool) -> bool:
+        """Check this thread's transaction or snapshot, if any, allows the
+        call (else ContextError); True if values come back live (zero-copy)."""
         ctx = _tls.ctx
-        if ctx is not None:
-            if ctx.handle is not self._handle:
-                raise ContextError(
-                    f"{self._path} is in namespace {self._namespace!r}, but this "
-                    f"thread's transaction is on {ctx.handle.namespace!r}")
-            if write and ctx.snapshot:
-                raise ContextError(f"cannot change {self._path} inside a snapshot")
-        return ctx
+        if ctx is None:
+            return False
+        if ctx.handle is not self._handle:
+            raise ContextError(
+                f"{self._path} is in namespace {self._namespace!r}, but this "
+                f"thread's transaction is on {ctx.handle.namespace!r}")
+        if write and ctx.snapshot:
+            raise ContextError(f"cannot change {self._path} inside a snapshot")
+        return ctx.zero_copy
 
     def _read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run fn(entry, data, *args) with the namespace owned; copy out."""
-        ctx = self._check_context(False)
-        h = self._handle
-        h.enter()
-        try:
-            entry, data = self._resolve()
-            value = fn(entry, data, *args)
-        finally:
-            h.leave()
-        if type(value) in _SCALARS or (ctx is not None and ctx.zero_copy):
-            return value
-        return copy_out(value)
+        """fn(entry, data, *args), seeing one state; the value copied out
+        unless the context is zero-copy."""
+        copy = not (open_contexts.count and self._check_context(False))
+        value = self._attempt(False, copy, fn, args)
+        if value is _RETRY:
+            value = self._owned(False, copy, fn, args)
+        return cast(T, value)
 
     def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run fn(entry, data, *args) as one transaction, counting a version.
-        fn returns UNCHANGED when it decided to change nothing."""
-        ctx = self._check_context(True)
-        h = self._handle
-        pool = h.enter()
-        value: Any = UNCHANGED
+        """fn(entry, data, *args) as one step, counting a version if the
+        object is versioned (fn returns UNCHANGED when it changed nothing)."""
+        copy = not (open_contexts.count and self._check_context(True))
         try:
-            entry, data = self._resolve()
-            if self._versioned:
-                with pool.mm.transaction():
-                    value = fn(entry, data, *args)
-                    if value is not UNCHANGED:
-                        entry.increment("version")
-            else:
-                value = fn(entry, data, *args)
+            value = self._attempt(True, copy, fn, args)
+            if value is _RETRY:
+                value = self._owned(True, copy, fn, args)
         except pmemobj.PoolFullError as e:
             raise self._full(e) from e
+        return cast(T, value)
+
+    # Calls first try the pool the object was last resolved in, without
+    # taking the namespace: held (no other thread runs and the pool cannot
+    # close in between) or, for a versioned write, in a transaction.  A pool
+    # handed over to another process meanwhile is closed, so nothing
+    # happens and the general path takes the namespace back.
+
+    def _attempt(self, write: bool, copy: bool, fn: Callable[..., Any], args: Any) -> Any:
+        count = write and self._versioned
+        began = False
+        try:
+            with (self._pool.mm.transaction() if count else self._pool.hold()):
+                began = True
+                return self._apply(count, copy, fn, args)
+        except pmemobj.PoolClosedError:
+            if began:
+                raise
+            return _RETRY
+
+    def _owned(self, write: bool, copy: bool, fn: Callable[..., Any], args: Any) -> Any:
+        """The general path: own the namespace, opening its pool if needed."""
+        h = self._handle
+        pool = h.enter()
+        try:
+            self._resolve()
+            count = write and self._versioned
+            with (pool.mm.transaction() if count else pool.hold()):
+                return self._apply(count, copy, fn, args)
         finally:
             h.leave()
-        result: T = value
-        if type(value) in _SCALARS or (ctx is not None and ctx.zero_copy):
-            return result
-        return copy_out(result)
+
+    def _apply(self, count: bool, copy: bool, fn: Callable[..., Any], args: Any) -> Any:
+        value = fn(self._entry, self._data, *args)
+        if count and value is not UNCHANGED:
+            self._entry.increment("version")
+        # copied while held: another thread cannot change it half-way
+        return value if not copy or type(value) in _SCALARS else copy_out(value)
 
     def _full(self, e: BaseException) -> pmemobj.PoolFullError:
         return pmemobj.PoolFullError(
@@ -479,21 +501,22 @@ class Object:
 
 
 class _Detached:
-    """The data container of an object not resolved yet, or whose path was
-    dropped: like a container of a closed pool, any use raises
+    """The pool and data container of an object not resolved yet, or whose
+    path was dropped: like those of a closed pool, any use raises
     PoolClosedError, which sends the fast paths to the general one."""
 
-    def _closed(self, *args: Any, **kw: Any) -> Any:
+    def __call__(self, *args: Any, **kw: Any) -> Any:
         raise pmemobj.PoolClosedError("the object is not resolved")
 
-    __getitem__ = __setitem__ = __delitem__ = __contains__ = __len__ = _closed
+    __getitem__ = __setitem__ = __delitem__ = __contains__ = __len__ = __call__
 
     def __getattr__(self, name: str) -> Any:
-        return self._closed
+        return self   # any method of it: calling raises
 
 
 DETACHED: Any = _Detached()
 _MISSING = object()
+_RETRY = object()
 #: Returned by a write function that changed nothing (no version, no wake-up).
 UNCHANGED: Any = object()
 

@@ -132,6 +132,27 @@ class HashTable(PersistentContainer):
             mm._check(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
         return True
 
+    def _p_delete_counted(self, counter: "PersistentDict", counter_key: str,
+                          key: Any) -> bool:
+        """``self._p_delete(key)`` and, if it deleted, ``counter.increment(
+        counter_key)``, as one atomic step (one C call for simple keys)."""
+        mm = self._p_mm
+        k = mm._key(key)
+        if k is not None:
+            cdata = counter_key.encode("utf-8", "surrogatepass")
+            st = lib.pmo_dict_del_counted(self._p_h, self._p_off, *k, counter._p_off,
+                                          cdata, len(cdata))
+            if st == 0 or st == b.EKEY:
+                return bool(st == 0)
+            if st != b.ENEEDCMP:
+                mm._check(st)  # raises, or collects after a successful delete
+                return True
+        with mm.transaction():
+            if not self._p_delete(key):
+                return False
+            counter.increment(counter_key)
+        return True
+
     def _p_contains(self, key: Any) -> bool:
         st, _ = self._p_lookup(key)
         if st == 0 or st == b.EKEY:

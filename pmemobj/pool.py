@@ -16,7 +16,8 @@ import logging
 import os
 import shutil
 import stat
-from typing import Any, Dict, Optional, Union
+import weakref
+from typing import Any, Dict, Optional, Set, Union
 
 from . import _binding as b
 from ._binding import ffi, lib
@@ -172,6 +173,11 @@ def _open_error(path: str, creating: bool) -> OSError:
                               "or another process", path)
     if code == errno.ENOENT:
         return PoolNotFoundError(code, msg, path)
+    if code == errno.EEXIST and not creating and os.path.abspath(path) in _inherited:
+        return PoolInUseError(code, "the pool was open in the parent process when this "
+                              "process was forked: libpmemobj cannot open it again here "
+                              "(close pools before forking, or start processes with "
+                              "'spawn')", path)
     if code == errno.EEXIST:
         return PoolExistsError(code, "pool file already exists", path)
     if code in (errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS):
@@ -181,6 +187,63 @@ def _open_error(path: str, creating: bool) -> OSError:
     if "layout" in msg:
         return ForeignFileError(code, f"a pool of another layout ({msg})", path)
     return ForeignFileError(code, f"not a usable pmemobj pool ({msg})", path)
+
+
+# -- fork ----------------------------------------------------------------------
+# A child made by fork() shares the parent's open pool files, and with them
+# libpmemobj's lock: were it to keep them, nobody could open the pool again
+# after the parent closed it, while the child lived.  The C core keeps the
+# mappings out of children (the pools are closed there); the files the
+# child inherits are closed here.
+
+_open_pools: "weakref.WeakSet[PersistentObjectPool]" = weakref.WeakSet()
+_inherited: Set[str] = set()   # pools open in a parent at a fork (absolute paths)
+
+
+def _before_fork() -> None:
+    for pool in list(_open_pools):
+        lib.pmo_dontfork(pool._h)   # grown pools map new parts
+
+
+def _after_fork_in_child() -> None:
+    pools = list(_open_pools)
+    _open_pools.clear()
+    if not pools:
+        return
+    names = {os.path.abspath(p.filename) for p in pools}
+    _inherited.update(names)
+    dirs = tuple(parts_dir(p.filename) + "/" for p in pools)
+    try:
+        fds = os.listdir("/proc/self/fd")
+    except OSError:
+        return
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target in names or target.startswith(dirs):
+                os.close(int(fd))
+        except OSError:
+            pass
+
+
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+
+
+class Hold:
+    """See :meth:`PersistentObjectPool.hold`."""
+
+    __slots__ = ("_h",)
+
+    def __init__(self, h: Any):
+        self._h = h
+
+    def __enter__(self) -> None:
+        st = lib.pmo_hold(self._h)
+        if st:
+            raise b.error(st)
+
+    def __exit__(self, *exc: Any) -> None:
+        lib.pmo_unhold(self._h)
 
 
 class PersistentObjectPool:
@@ -242,7 +305,10 @@ class PersistentObjectPool:
                 _remove_growable(path)
             raise err
         self._closed = False
+        self._counter: Any = None
+        _open_pools.add(self)
         self.mm = MemoryManager(self, self._h)
+        self._hold = Hold(self._h)
         self.recovered: Optional[Dict[str, int]] = None
         if not lib.pmo_was_clean(self._h) and collect_unclean:
             log.warning("%s was not closed cleanly; collecting garbage", path)
@@ -267,6 +333,13 @@ class PersistentObjectPool:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+    def hold(self) -> "Hold":
+        """A context manager keeping the pool open, and other threads'
+        operations on it waiting, for its block: several reads see one
+        state.  Entering raises PoolClosedError if the pool is closed.
+        Re-entrant; a transaction of the pool holds it too."""
+        return self._hold
 
     def count_commits(self, counter: Any) -> None:
         """After each committed transaction that changed something, add 1
@@ -377,7 +450,8 @@ class PersistentObjectPool:
             raise TransactionError("cannot close the pool inside one of its transactions")
         # other threads wait until the pool is closed: none may use an
         # object the last collection freed
-        lib.pmo_hold(self._h)
+        if lib.pmo_hold(self._h):
+            return  # another thread closed it meanwhile
         try:
             self.mm._collect(keep_live=False)
             if lib.pmo_gc_needed(self._h):
@@ -388,6 +462,8 @@ class PersistentObjectPool:
         finally:
             st = lib.pmo_close(self._h)
             lib.pmo_unhold(self._h)
+            _open_pools.discard(self)
+            self._counter = None   # the caller's buffer is theirs again
             if st:
                 raise b.error(st)
 

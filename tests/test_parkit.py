@@ -3,12 +3,19 @@ from __future__ import annotations
 
 import os
 import queue
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
 import parkit
 import pmemobj
+from parkit.lock import NamespaceLock
+from parkit.namespace import close_all, handle_for
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 
@@ -350,3 +357,339 @@ def test_durability_switch(setting, expected):
                           "print(os.environ['PMEM_IS_PMEM_FORCE'])"],
                          env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == expected, out.stderr
+
+
+# -- fast paths: Dict get/set without taking the namespace -----------------------
+
+def run_child(code: str, storage: str) -> subprocess.Popen:
+    """A Python process running *code* with parkit on *storage*."""
+    prelude = ("import sys, time, parkit\n"
+               f"parkit.set_storage_path({storage!r})\n")
+    return subprocess.Popen([sys.executable, "-c", prelude + code],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=HERE)
+
+
+def wait_child(pid: int, timeout: float = 10.0) -> int:
+    """Exit code of forked child *pid*, polling (so that this process's
+    background thread can hand namespaces over meanwhile); kills the child
+    and fails after *timeout* seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail(f"forked child still running after {timeout} s")
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize("dropper", ["first", "second"])
+def test_drop_detaches_every_resolved_instance_of_the_path(storage, dropper):
+    """Instances that already resolved the path (their fast paths hold the
+    dropped data) all find out at once, whichever of them dropped it: gets,
+    sets and the other reads raise ObjectNotFoundError, and they stay
+    dropped when the path is re-created."""
+    a = parkit.Dict("fast/x")
+    b = parkit.Dict("fast/x")
+    a["k"] = 1
+    assert b["k"] == 1           # b resolved the entry too
+    b["k"] = 2
+    assert a["k"] == 2
+    (a if dropper == "first" else b).drop()
+    for obj in (a, b):
+        assert not obj.exists
+        for use in (lambda o: o["k"], lambda o: o.__setitem__("k", 1),
+                    lambda o: o.get("k"), lambda o: "k" in o, len):
+            with pytest.raises(parkit.ObjectNotFoundError):
+                use(obj)
+    c = parkit.Dict("fast/x")
+    c["k"] = "new"
+    assert c.uuid != b.uuid
+    for obj in (a, b):
+        with pytest.raises(parkit.ObjectNotFoundError):
+            obj["k"]
+        with pytest.raises(parkit.ObjectNotFoundError):
+            obj["k"] = "old"
+        assert not obj.exists
+    assert c.to_dict() == {"k": "new"}
+
+
+@pytest.mark.parametrize("versioned", [True, False])
+def test_fast_paths_reopen_after_close_all(storage, versioned):
+    """Closing every namespace under a resolved Dict sends get and set to
+    the general path, which reopens: values are right and the version
+    counts each set exactly once (and never when unversioned)."""
+    d = parkit.Dict("fast/c", versioned=versioned)
+    v0 = d.version
+    d["k"] = 1
+    close_all()
+    assert handle_for("fast").pool is None
+    assert d["k"] == 1
+    close_all()
+    d["k"] = 2
+    d["j"] = [1, 2]
+    close_all()
+    assert d["k"] == 2 and d["j"] == [1, 2]
+    close_all()
+    d["k"] = 3
+    assert d.to_dict() == {"k": 3, "j": [1, 2]}
+    assert d.version == (v0 + 4 if versioned else 0)
+
+
+def test_fast_paths_survive_close_all_from_another_thread(storage):
+    """One thread sets and reads back while another keeps closing every
+    namespace: no call fails, each read sees the value just written, and
+    the version counts every set once."""
+    d = parkit.Dict("fast/t")
+    d["k"] = -1
+    v0 = d.version
+    stop = threading.Event()
+    errors = []
+    closes = [0]
+
+    def closer():
+        try:
+            while not stop.is_set():
+                close_all()
+                closes[0] += 1
+                time.sleep(0.002)
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+    t = threading.Thread(target=closer)
+    t.start()
+    sets = 0
+    mismatches = 0
+    try:
+        end = time.monotonic() + 0.5
+        while time.monotonic() < end:
+            d["k"] = sets
+            sets += 1
+            if d["k"] != sets - 1:
+                mismatches += 1
+    except BaseException as e:  # noqa: BLE001
+        errors.append(e)
+    finally:
+        stop.set()
+        t.join(10)
+    assert errors == []
+    assert mismatches == 0
+    assert closes[0] > 10 and sets > 10
+    assert d["k"] == sets - 1
+    assert d.version == v0 + sets
+
+
+def test_container_reads_survive_close_all_from_another_thread(storage):
+    """Reading a list value while another thread keeps closing every
+    namespace never fails and always returns the whole list."""
+    d = parkit.Dict("fast/l")
+    value = list(range(500))
+    d["l"] = value
+    stop = threading.Event()
+
+    def closer():
+        while not stop.is_set():
+            close_all()
+            time.sleep(0.001)
+    t = threading.Thread(target=closer)
+    t.start()
+    try:
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            assert d["l"] == value
+    finally:
+        stop.set()
+        t.join(10)
+
+
+def test_container_reads_are_atomic_against_other_threads_transactions(storage):
+    """Each Dict call is atomic: a read of a list that another thread
+    rewrites inside transactions sees it wholly before or wholly after."""
+    d = parkit.Dict("fast/torn")
+    n = 100
+    d["l"] = [0] * n
+    stop = threading.Event()
+
+    def rewriter():
+        g = 0
+        while not stop.is_set():
+            g += 1
+            with parkit.transaction(d, zero_copy=True):
+                live = d["l"]
+                for i in range(n):
+                    live[i] = g
+    t = threading.Thread(target=rewriter)
+    t.start()
+    try:
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            seen = d["l"]
+            assert len(set(seen)) == 1, sorted(set(seen))
+    finally:
+        stop.set()
+        t.join(10)
+
+
+def test_fork_inside_a_transaction_keeps_the_parents_ownership(storage):
+    """Idle namespaces are closed before a fork; one held by a running
+    transaction stays the parent's: the child's close_all neither closes
+    the parent's pool nor releases its lock, and the parent's transaction
+    commits without reopening."""
+    d = parkit.Dict("fork/own")
+    d["parent"] = "p"
+    h = handle_for("fork")
+    with parkit.transaction(d):
+        pool, generation = h.pool, h.generation
+        assert pool is not None
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                close_all()
+                code = 0
+            finally:
+                os._exit(code)
+        assert wait_child(pid) == 0
+        probe = NamespaceLock(h.file + ".lock")   # another open file: a rival
+        try:
+            assert not probe.try_acquire()        # the parent still owns it
+        finally:
+            probe.close()
+        d["after"] = 2
+    assert h.pool is pool and not pool.closed and h.generation == generation
+    assert d.to_dict() == {"parent": "p", "after": 2}
+
+
+def test_idle_namespaces_are_closed_before_a_fork(storage):
+    """A fork closes the parent's idle namespaces first, so the child can
+    open them; the parent reopens on its next use."""
+    d = parkit.Dict("fork/idle")
+    d["k"] = 1
+    h = handle_for("fork")
+    assert h.pool is not None
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    assert wait_child(pid) == 0
+    assert h.pool is None
+    assert d["k"] == 1 and h.pool is not None
+
+
+def test_forked_child_uses_an_inherited_dict(storage):
+    """A child forked from the owner uses the Dict it inherited: the parent
+    hands the namespace over while waiting, the child's write lands, and
+    the parent then reads it next to its own data."""
+    d = parkit.Dict("fork/d")
+    d["parent"] = "p"
+    d["list"] = [1, 2]
+    assert handle_for("fork").pool is not None   # the parent owns it
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            d["child"] = 1
+            code = 0 if d["child"] == 1 else 2
+        except pmemobj.PoolInUseError:
+            code = 3
+        finally:
+            os._exit(code)
+    status = wait_child(pid)
+    assert d["parent"] == "p" and d["list"] == [1, 2]
+    assert status == 0, "3: the child's open raised PoolInUseError"
+    assert d["child"] == 1
+    assert d.to_dict() == {"parent": "p", "list": [1, 2], "child": 1}
+
+
+WAKE_ON_CHANGE = """
+from parkit.namespace import handle_for
+h = handle_for("wake")
+seen = h.changes()
+print("ready", flush=True)
+woke = h.wait_change(seen, time.monotonic() + 10)
+print(woke, time.time(), flush=True)
+print(parkit.Dict("wake/d")["flag"], flush=True)
+"""
+
+
+def test_blocked_reader_in_another_process_wakes_on_a_fast_path_write(storage):
+    """A process blocked on the namespace's change counter (without owning
+    the namespace) wakes promptly when the owner sets a key through the
+    fast path, and then reads the new value."""
+    d = parkit.Dict("wake/d")
+    d["flag"] = 0                 # owned and resolved: the next set is fast
+    h = handle_for("wake")
+    child = run_child(WAKE_ON_CHANGE, storage)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.1)
+        generation = h.generation
+        sent = time.time()
+        d["flag"] = 1
+        assert h.generation == generation and h.pool is not None  # no reopen
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0, err
+    woke, when, flag = out.split()
+    assert woke == "True" and flag == "1"
+    assert float(when) - sent < 1.0
+    assert d["flag"] == 1
+
+
+POLL_FLAG = """
+d = parkit.Dict("wake/p")
+print("ready", flush=True)
+print(parkit.wait_until(lambda: d.get("flag") == 1, timeout=10), flush=True)
+d["seen"] = True
+"""
+
+
+def test_polling_reader_in_another_process_sees_fast_path_writes(storage):
+    """A process polling a Dict takes the namespace back and forth with the
+    owner; the owner's fast-path sets fall back when its pool was handed
+    over, and both sides see each other's writes."""
+    d = parkit.Dict("wake/p")
+    d["flag"] = 0
+    child = run_child(POLL_FLAG, storage)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        for i in range(20):                # the owner keeps writing meanwhile
+            d[f"n{i}"] = i
+        d["flag"] = 1
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0, err
+    assert out.split() == ["True"]
+    assert d["seen"] is True and d["flag"] == 1
+    assert [d[f"n{i}"] for i in range(20)] == list(range(20))
+
+
+DROP_AND_RECREATE = """
+old = parkit.Dict("gone/x")
+old.drop()
+parkit.Dict("gone/x")["k"] = "recreated"
+"""
+
+
+def test_drop_in_another_process_is_seen_by_a_resolved_instance(storage):
+    """An instance resolved in this process learns of a drop (and
+    re-creation) made by another process: its fast path falls back, and
+    the new object at the path is not mistaken for the old one."""
+    d = parkit.Dict("gone/x")
+    d["k"] = "original"
+    assert d["k"] == "original"
+    child = run_child(DROP_AND_RECREATE, storage)
+    _, err = child.communicate(timeout=30)
+    assert child.returncode == 0, err
+    with pytest.raises(parkit.ObjectNotFoundError):
+        d["k"]
+    with pytest.raises(parkit.ObjectNotFoundError):
+        d["k"] = "lost"
+    assert parkit.Dict("gone/x")["k"] == "recreated"

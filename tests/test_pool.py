@@ -196,3 +196,130 @@ def test_unclean_shutdown_is_collected_on_open_and_clean_open_is_not(pool_path):
     with pmemobj.open(pool_path) as pool:
         assert pool.recovered is None      # a clean open does not scan
         assert pool.info()["clean_shutdown"] is True
+
+
+# -- fork: a child must never use or close the parent's pool -------------------
+
+
+def _child_checks(pool, d) -> int:
+    """Run in a forked child: 0 if the parent's pool looks closed from here
+    and no use of it gets through, else the bits of the checks that failed."""
+    failed = 0
+
+    def closed_error(fn) -> bool:
+        try:
+            fn()
+        except PoolClosedError:
+            return True
+        except BaseException:  # noqa: BLE001 -- any other outcome is a failure
+            return False
+        return False
+
+    checks = [
+        lambda: pool.closed,
+        lambda: closed_error(lambda: d["x"]),
+        lambda: closed_error(lambda: d.__setitem__("x", 1)),
+        lambda: closed_error(lambda: len(d)),
+        lambda: closed_error(lambda: pool.root),
+        lambda: closed_error(lambda: setattr(pool, "root", "child")),
+        lambda: closed_error(pool.transaction),
+        lambda: closed_error(lambda: pool.count_commits(bytearray(8))),
+        lambda: pool.close() is None and pool.closed,
+        lambda: closed_error(lambda: d.__setitem__("x", 1)),
+    ]
+    for bit, check in enumerate(checks):
+        try:
+            ok = check()
+        except BaseException:  # noqa: BLE001
+            ok = False
+        if not ok:
+            failed |= 1 << bit
+    return failed
+
+
+def test_forked_child_sees_the_parents_pool_closed(pool):
+    """After fork the child finds the inherited pool closed: every use of
+    it or of its containers raises PoolClosedError, close() is harmless;
+    the parent keeps using the pool and the child's write never happened."""
+    pool.root = {"a": 1, "l": [1, 2]}
+    d = pool.root
+    pid = os.fork()
+    if pid == 0:
+        code = 255
+        try:
+            code = _child_checks(pool, d)
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, f"failed checks: {status >> 8:#b}"
+    assert not pool.closed
+    assert d == {"a": 1, "l": [1, 2]}       # the child's write did not happen
+    d["b"] = 2
+    d["l"].append(3)
+    pool = reopen(pool)
+    try:
+        assert pool.root == {"a": 1, "l": [1, 2, 3], "b": 2}
+        assert pool.info()["clean_shutdown"] is True
+        assert pool.check()["unreachable"] == 0
+    finally:
+        pool.close()
+
+
+FORKING_OWNER = """
+import os, sys, pmemobj
+pool = pmemobj.create(sys.argv[1])
+pool.root = {"kept": [1, 2]}
+d = pool.root
+for how in ("close", "exit"):
+    pid = os.fork()
+    if pid == 0:
+        if how == "close":
+            pool.close()
+            os._exit(0 if pool.closed else 1)
+        del d, pool        # the child's handle is freed at normal shutdown
+        sys.exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, (how, status)
+d["kept"].append(3)
+print(d == {"kept": [1, 2, 3]}, flush=True)
+os._exit(0)            # the parent never closes: the pool must stay unclean
+"""
+
+
+def test_forked_child_closing_or_exiting_leaves_the_pool_open_and_unclean(pool_path):
+    """A child that closes the inherited pool, or exits normally and frees
+    its handle, neither closes the parent's pool nor marks it cleanly shut
+    down: when the parent then dies without closing, the next open sees an
+    unclean pool and recovers it with the parent's last write."""
+    out = subprocess.run([sys.executable, "-c", FORKING_OWNER, pool_path],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"
+    with pmemobj.open(pool_path) as pool:
+        assert pool.info()["clean_shutdown"] is False
+        assert pool.recovered is not None
+        assert pool.root == {"kept": [1, 2, 3]}
+        assert pool.check()["unreachable"] == 0
+
+
+def test_closed_pool_reopens_while_a_forked_child_lives(pool_path):
+    """A pool the parent closed can be opened again (by it or anyone) while
+    a child forked when it was open is still running."""
+    pool = pmemobj.create(pool_path)
+    pool.root = "data"
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(w)
+            os.read(r, 1)          # returns when the parent closes w
+        finally:
+            os._exit(0)
+    os.close(r)
+    try:
+        pool.close()
+        with pmemobj.open(pool_path) as again:
+            assert again.root == "data"
+    finally:
+        os.close(w)
+        os.waitpid(pid, 0)
