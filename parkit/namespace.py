@@ -44,6 +44,9 @@ SLICE = 0.010
 POLL = 0.002
 CHECK_EVERY = 0.001
 
+#: How long a new owner waits for a dying owner to let go of the pool (s).
+DYING_OWNER = 2.0
+
 _SEQ = struct.Struct("=Q")  # native: the pool bumps it from C
 
 
@@ -104,7 +107,7 @@ class Handle:
         lock = self._lockfile()
         lock.acquire()
         try:
-            pool = self._open_pool()
+            pool = self._open_pool_after_owner()
             pool.count_commits(self._seqmap())
             if pool.root is None:
                 pool.root = {"objects": {}}
@@ -117,6 +120,19 @@ class Handle:
         self.generation += 1
         self._since = time.monotonic()
         _releaser.watch(self)
+
+    def _open_pool_after_owner(self) -> pmemobj.PersistentObjectPool:
+        """Open the pool, waiting a little if it is still in use: a process
+        dying as the owner loses its namespace lock as its files close, one
+        by one, and the pool file may close a moment after the lock."""
+        deadline = time.monotonic() + DYING_OWNER
+        while True:
+            try:
+                return self._open_pool()
+            except pmemobj.PoolInUseError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.001)
 
     def _open_pool(self) -> pmemobj.PersistentObjectPool:
         if os.path.exists(self.file):

@@ -128,3 +128,33 @@ while True:
     items = list(log)
     assert items == list(range(len(items)))
     assert parkit.Dict("mp/meta")["last"] == len(items) - 1
+
+
+def _increment_in_forked_child(path: str, times: int) -> None:
+    d = parkit.Dict(path)
+    for _ in range(times):
+        with parkit.transaction(d):
+            d["n"] = d["n"] + 1
+
+
+def test_multiprocessing_fork_children_share_the_parents_namespace(storage):
+    """Workers forked by multiprocessing (Linux's default start method) from
+    a process that has the namespace open use it with the parent: no update
+    lost, and each child closes the pool cleanly when it leaves (no garbage
+    collection for the next opener)."""
+    import multiprocessing
+    from parkit.namespace import handle_for
+    d = parkit.Dict("mpfork/counter")
+    d["n"] = 0
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_increment_in_forked_child, args=("mpfork/counter", 200))
+             for _ in range(3)]
+    for p in procs:
+        p.start()
+    _increment_in_forked_child("mpfork/counter", 200)
+    parkit.close_all()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    assert d["n"] == 800
+    assert handle_for("mpfork").pool.recovered is None   # the last closer closed cleanly
