@@ -372,6 +372,15 @@ static int dict_add(pmo_pool *h, uint64_t off, const pmo_in *k, int64_t delta,
     return 0;
 }
 
+/* Count one change in the int under str key cdata of dict counter (an
+ * object's version), inside the running operation. */
+int count_change(pmo_pool *h, uint64_t counter, const char *cdata, size_t cn)
+{
+    pmo_in c = {PMO_K_NEW_STR, 0, 0.0, cdata, cn};
+    int64_t count;
+    return dict_add(h, counter, &c, 1, &count);
+}
+
 int pmo_dict_set(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
                  double kf, const char *kdata, size_t kn, int64_t khash,
                  uint64_t vkind, int64_t vi, double vf, const char *vdata,
@@ -392,13 +401,11 @@ int pmo_dict_set_str_counted(pmo_pool *h, uint64_t off, const char *kdata,
                              const char *cdata, size_t cn)
 {
     pmo_in k = {PMO_K_NEW_STR, 0, 0.0, kdata, kn}, v = {vkind, vi, vf, vdata, vn};
-    pmo_in c = {PMO_K_NEW_STR, 0, 0.0, cdata, cn};
-    int64_t count;
     int own, st = op_enter(h, &own);
     if (st)
         return st;
     if ((st = dict_set(h, off, &k, 0, &v)) == 0)
-        st = dict_add(h, counter, &c, 1, &count);
+        st = count_change(h, counter, cdata, cn);
     return op_leave(h, own, st);
 }
 
@@ -466,13 +473,11 @@ int pmo_dict_del_counted(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
                          uint64_t counter, const char *cdata, size_t cn)
 {
     pmo_in k = {kkind, ki, kf, kdata, kn};
-    pmo_in c = {PMO_K_NEW_STR, 0, 0.0, cdata, cn};
-    int64_t count;
     int own, st = op_enter(h, &own);
     if (st)
         return st;
     if ((st = dict_del(h, off, &k, khash)) == 0)
-        st = dict_add(h, counter, &c, 1, &count);
+        st = count_change(h, counter, cdata, cn);
     return op_leave(h, own, st);
 }
 

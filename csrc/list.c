@@ -136,6 +136,34 @@ out:
     return op_leave(h, own, st);
 }
 
+static int list_insert(pmo_pool *h, uint64_t off, int64_t idx, const pmo_in *in)
+{
+    pmo_slot *items, s;
+    struct pmo_list *l;
+    int st = list_at(h, off, &l, &items);
+    if (st)
+        return st;
+    int64_t len = (int64_t)l->len;
+    if (idx < 0)
+        idx = idx + len < 0 ? 0 : idx + len;
+    if (idx > len)
+        idx = len;
+    if ((st = check_in(h, in)) != 0 ||
+        (st = grow(h, l, &items, l->len + 1)) != 0 ||
+        (st = store_value(h, in, &s)) != 0)
+        return st;
+    if (idx < len &&
+        (st = snap(&items[idx], (size_t)(len - idx) * sizeof(pmo_slot))) != 0)
+        return st;
+    if ((st = touch(&items[len], sizeof(pmo_slot))) != 0 ||
+        (st = snap(&l->len, sizeof(l->len))) != 0)
+        return st;
+    memmove(&items[idx + 1], &items[idx], (size_t)(len - idx) * sizeof(pmo_slot));
+    items[idx] = s;
+    l->len++;
+    return 0;
+}
+
 int pmo_list_insert(pmo_pool *h, uint64_t off, int64_t idx, uint64_t kind,
                     int64_t i, double f, const char *data, size_t n)
 {
@@ -143,36 +171,28 @@ int pmo_list_insert(pmo_pool *h, uint64_t off, int64_t idx, uint64_t kind,
     int own, st = op_enter(h, &own);
     if (st)
         return st;
-    pmo_slot *items, s;
-    struct pmo_list *l;
-    if ((st = list_at(h, off, &l, &items)) != 0)
-        goto out;
-    int64_t len = (int64_t)l->len;
-    if (idx < 0)
-        idx = idx + len < 0 ? 0 : idx + len;
-    if (idx > len)
-        idx = len;
-    if ((st = check_in(h, &in)) != 0 ||
-        (st = grow(h, l, &items, l->len + 1)) != 0 ||
-        (st = store_value(h, &in, &s)) != 0)
-        goto out;
-    if (idx < len &&
-        (st = snap(&items[idx], (size_t)(len - idx) * sizeof(pmo_slot))) != 0)
-        goto out;
-    if ((st = touch(&items[len], sizeof(pmo_slot))) != 0 ||
-        (st = snap(&l->len, sizeof(l->len))) != 0)
-        goto out;
-    memmove(&items[idx + 1], &items[idx], (size_t)(len - idx) * sizeof(pmo_slot));
-    items[idx] = s;
-    l->len++;
-out:
-    return op_leave(h, own, st);
+    return op_leave(h, own, list_insert(h, off, idx, &in));
 }
 
 int pmo_list_append(pmo_pool *h, uint64_t off, uint64_t kind, int64_t i,
                     double f, const char *data, size_t n)
 {
     return pmo_list_insert(h, off, INT64_MAX, kind, i, f, data, n);
+}
+
+/* Append and count the change in an int under a str key of a dict, as one
+ * step (parkit's versioned appends). */
+int pmo_list_append_counted(pmo_pool *h, uint64_t off, uint64_t kind, int64_t i,
+                            double f, const char *data, size_t n,
+                            uint64_t counter, const char *cdata, size_t cn)
+{
+    pmo_in in = {kind, i, f, data, n};
+    int own, st = op_enter(h, &own);
+    if (st)
+        return st;
+    if ((st = list_insert(h, off, INT64_MAX, &in)) == 0)
+        st = count_change(h, counter, cdata, cn);
+    return op_leave(h, own, st);
 }
 
 /* Delete items [start, stop) after clamping them like a slice. */

@@ -204,6 +204,9 @@ int pmo_list_insert(pmo_pool *h, uint64_t l, int64_t idx, uint64_t kind,
                     int64_t i, double f, const char *data, size_t n);
 int pmo_list_append(pmo_pool *h, uint64_t l, uint64_t kind, int64_t i,
                     double f, const char *data, size_t n);
+int pmo_list_append_counted(pmo_pool *h, uint64_t off, uint64_t kind, int64_t i,
+                            double f, const char *data, size_t n,
+                            uint64_t counter, const char *cdata, size_t cn);
 int pmo_list_delete(pmo_pool *h, uint64_t l, int64_t start, int64_t stop);
 int pmo_list_reserve(pmo_pool *h, uint64_t l, uint64_t cap);
 int pmo_list_permute(pmo_pool *h, uint64_t l, const int64_t *perm,

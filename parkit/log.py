@@ -2,12 +2,13 @@
 mutations), shared by every process."""
 from __future__ import annotations
 
+import functools
 import operator
 import time
 from collections.abc import Sequence
 from typing import Any, Iterable, Iterator, List, Optional
 
-from .objects import Object
+from .objects import _RETRY, DETACHED, Object
 
 
 def _get(e: Any, d: Any, i: Any) -> Any:
@@ -19,9 +20,19 @@ class Log(Object, Sequence[Any]):
 
     _container = "list"
 
+    # append, item reads and len try the resolved pool first, as Dict's
+    # calls do (see parkit/dict.py)
+
+    def _resolved(self, entry: Any, data: Any) -> None:
+        super()._resolved(entry, data)
+        self.__dict__["_push"] = (
+            data.append if not self._versioned or data is DETACHED
+            else functools.partial(data._p_append_counted, entry, "version"))
+
     def append(self, value: Any) -> None:
         """Add *value* at the end."""
-        self._write(lambda e, d: d.append(value))
+        if self._quick_write(self._push, value) is _RETRY:
+            self._write(lambda e, d: d.append(value))
 
     def extend(self, values: Iterable[Any]) -> None:
         """Add every item of *values*, atomically."""
@@ -29,12 +40,17 @@ class Log(Object, Sequence[Any]):
         self._write(lambda e, d: d.extend(items))
 
     def __getitem__(self, i: Any) -> Any:
-        if not isinstance(i, slice):
+        if type(i) is int:
+            value = self._quick_read(self._data.__getitem__, i)
+            if value is not _RETRY:
+                return value
+        elif not isinstance(i, slice):
             operator.index(i)
         return self._read(_get, i)
 
     def __len__(self) -> int:
-        return int(self._read(lambda e, d: len(d)))
+        n = self._quick_read(len, self._data)
+        return int(self._read(lambda e, d: len(d)) if n is _RETRY else n)
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._read(lambda e, d: list(d)))

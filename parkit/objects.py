@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import importlib
 import os
 import threading
@@ -309,7 +310,13 @@ class Object:
         return entry, entry["data"]
 
     def _resolved(self, entry: Any, data: Any) -> None:
-        """Hook: the object was resolved to *entry* (or detached: DETACHED)."""
+        """The object was resolved to *entry* (or detached: DETACHED): bind
+        what the quick calls use.  Subclasses extend it."""
+        attrs = DETACHED if entry is DETACHED else entry["attrs"]
+        self.__dict__["_attrs"] = attrs
+        self.__dict__["_attr_store"] = (
+            attrs._p_set if not self._versioned or attrs is DETACHED
+            else functools.partial(attrs._p_set_counted, entry, "version"))
 
     def _detach(self) -> None:
         """Forget the resolved entry (the path was dropped)."""
@@ -389,6 +396,32 @@ class Object:
         # copied while held: another thread cannot change it half-way
         return value if not copy or type(value) in _SCALARS else copy_out(value)
 
+    # Single calls that are one atomic pmemobj call each (a get, a set, an
+    # append) go straight to the container, without even a hold: a pool
+    # closed meanwhile makes them fail before doing anything.
+
+    def _quick_read(self, read: Callable[..., Any], *args: Any) -> Any:
+        """read(*args) on the resolved pool: its value if plain, or _RETRY
+        (pool closed, or a container: _read copies those consistently)."""
+        live = open_contexts.count and self._check_context(False)
+        try:
+            value = read(*args)
+        except pmemobj.PoolClosedError:
+            return _RETRY
+        return value if live or type(value) in _SCALARS else _RETRY
+
+    def _quick_write(self, write: Callable[..., Any], *args: Any) -> Any:
+        """write(*args) on the resolved pool: its result, or _RETRY if the
+        pool was closed (nothing was done)."""
+        if open_contexts.count:
+            self._check_context(True)
+        try:
+            return write(*args)
+        except pmemobj.PoolClosedError:
+            return _RETRY
+        except pmemobj.PoolFullError as e:
+            raise self._full(e) from e
+
     def _full(self, e: BaseException) -> pmemobj.PoolFullError:
         return pmemobj.PoolFullError(
             f"namespace {self._namespace!r} is full: raise its maximum with "
@@ -398,14 +431,17 @@ class Object:
 
     def _attr_get(self, name: str) -> Any:
         missing = _MISSING
-        value = self._read(lambda e, d: e["attrs"].get(name, missing))
+        value = self._quick_read(self._attrs.get, name, missing)
+        if value is _RETRY:
+            value = self._read(lambda e, d: e["attrs"].get(name, missing))
         if value is missing:
             raise AttributeError(f"{type(self).__name__!r} object at {self._path} has "
                                  f"no attribute {name!r}")
         return value
 
     def _attr_set(self, name: str, value: Any) -> None:
-        self._write(lambda e, d: e["attrs"].__setitem__(name, value))
+        if self._quick_write(self._attr_store, name, value) is _RETRY:
+            self._write(lambda e, d: e["attrs"].__setitem__(name, value))
 
     def _attr_del(self, name: str) -> None:
         def delete(e: Any, d: Any) -> None:

@@ -130,6 +130,21 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
         if st:
             mm._check(st)
 
+    def _p_append_counted(self, counter: Any, counter_key: str, value: Any) -> None:
+        """``self.append(value)`` and ``counter.increment(counter_key)`` (a
+        PersistentDict) as one atomic step (one C call for simple values)."""
+        mm = self._p_mm
+        enc = mm._in(value)
+        if enc is None:
+            mm._check_storable(value)
+            with mm.transaction():
+                self.append(value)
+                counter.increment(counter_key)
+            return
+        cdata = counter_key.encode("utf-8", "surrogatepass")
+        mm._check(lib.pmo_list_append_counted(self._p_h, self._p_off, *enc, counter._p_off,
+                                              cdata, len(cdata)))
+
     def insert(self, i: int, value: Any) -> None:
         """Insert *value* before index *i* (clamped like ``list.insert``)."""
         self._p_mm._store(lib.pmo_list_insert, value, self._p_off,
