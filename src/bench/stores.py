@@ -275,7 +275,7 @@ class ParkitStore(Store):
     is its own transaction; batches of writes run in ``parkit.transaction(d)``
     and batches of reads in ``parkit.snapshot(d)``.  Only the dict
     operations run (parkit's containers are what this compares, not lists
-    or records); the unversioned variant runs dict.set alone.
+    or records); the unversioned variant runs the writes (reads are the same).
 
     The durability mode is parkit's: it sets PMEM_IS_PMEM_FORCE itself when
     imported (force unless PARKIT_DURABILITY=msync), and the store reports
@@ -287,7 +287,7 @@ class ParkitStore(Store):
     def __init__(self, versioned: bool):
         self.versioned = versioned
         self.ops = (("dict.set", "dict.update", "dict.get", "dict.delete") if versioned
-                    else ("dict.set",))
+                    else ("dict.set", "dict.update", "dict.delete"))
 
     def open(self, path: str) -> None:
         import parkit
