@@ -574,6 +574,9 @@ int pmo_tx_begin(pmo_pool *h)
 
 static int tx_finish(pmo_pool *h, int commit)
 {
+    if (h->forks != forks)   /* a child ending its parent's transaction */
+        return pmo_fail(PMO_ECLOSED, "the pool was opened by the parent "
+                        "process");
     if (tx_owner != h || pmemobj_tx_stage() == TX_STAGE_NONE)
         return pmo_fail(PMO_ENOTX, "no transaction of this pool runs in "
                         "this thread");

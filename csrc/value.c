@@ -450,7 +450,7 @@ int zct_push(pmo_pool *h, uint64_t off)
 
 int pmo_gc_needed(pmo_pool *h)
 {
-    return h->root ? (int)h->root->gc_needed : 0;
+    return pmo_is_open(h) && h->root ? (int)h->root->gc_needed : 0;
 }
 
 static uint64_t *zct_array(pmo_pool *h)

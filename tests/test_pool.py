@@ -323,3 +323,25 @@ def test_closed_pool_reopens_while_a_forked_child_lives(pool_path):
     finally:
         os.close(w)
         os.waitpid(pid, 0)
+
+
+def test_forked_child_ending_its_parents_transaction_gets_an_error(pool):
+    """A child forked inside a transaction that then leaves the block gets
+    a Python exception (the pool is the parent's), not a crash; the
+    parent's transaction commits as if nothing happened."""
+    pool.root = {"a": 0}
+    pid = -1
+    try:
+        with pool.transaction():
+            pool.root["a"] = 1
+            pid = os.fork()
+    except BaseException as e:  # noqa: BLE001 -- the child reports any outcome
+        if pid == 0:
+            os._exit(0 if isinstance(e, PoolClosedError) else 2)
+        raise
+    if pid == 0:
+        os._exit(1)   # the child left the block without an error
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert pool.root["a"] == 1
+    assert reopen(pool).root["a"] == 1
