@@ -1,7 +1,6 @@
 """Dict: a persistent MutableMapping shared by every process."""
 from __future__ import annotations
 
-import functools
 from collections.abc import MutableMapping
 from typing import Any, Iterator, Tuple
 from typing import Dict as DictType
@@ -50,8 +49,7 @@ class Dict(Object, MutableMapping[Any, Any]):
         if not self._versioned or data is DETACHED:
             d["_store"], d["_remove"] = data._p_set, data._p_delete
         else:
-            d["_store"] = functools.partial(data._p_set_counted, entry, "version")
-            d["_remove"] = functools.partial(data._p_delete_counted, entry, "version")
+            d["_store"], d["_remove"] = data._p_counting(entry, "version")
 
     def __getitem__(self, key: Any) -> Any:
         live = open_contexts.count and self._check_context(False)

@@ -2,7 +2,6 @@
 mutations), shared by every process."""
 from __future__ import annotations
 
-import functools
 import operator
 import time
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ class Log(Object, Sequence[Any]):
         super()._resolved(entry, data)
         self.__dict__["_push"] = (
             data.append if not self._versioned or data is DETACHED
-            else functools.partial(data._p_append_counted, entry, "version"))
+            else data._p_counting_append(entry, "version"))
 
     def append(self, value: Any) -> None:
         """Add *value* at the end."""

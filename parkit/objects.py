@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import functools
 import importlib
 import os
 import threading
@@ -316,7 +315,7 @@ class Object:
         self.__dict__["_attrs"] = attrs
         self.__dict__["_attr_store"] = (
             attrs._p_set if not self._versioned or attrs is DETACHED
-            else functools.partial(attrs._p_set_counted, entry, "version"))
+            else attrs._p_counting(entry, "version")[0])
 
     def _detach(self) -> None:
         """Forget the resolved entry (the path was dropped)."""

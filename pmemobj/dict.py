@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import reprlib
 from collections.abc import ItemsView, KeysView, Mapping, MutableMapping, ValuesView
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from . import _binding as b
 from ._binding import ffi, lib
@@ -21,6 +21,8 @@ _MISSING = object()
 _K_INT = b.K_INT
 _get_str = lib.pmo_dict_get_str
 _set_str = lib.pmo_dict_set_str
+_set_str_counted = lib.pmo_dict_set_str_counted
+_del_counted = lib.pmo_dict_del_counted
 
 
 class HashTable(PersistentContainer):
@@ -130,27 +132,6 @@ class HashTable(PersistentContainer):
             if pos < 0:
                 return False
             mm._check(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
-        return True
-
-    def _p_delete_counted(self, counter: "PersistentDict", counter_key: str,
-                          key: Any) -> bool:
-        """``self._p_delete(key)`` and, if it deleted, ``counter.increment(
-        counter_key)``, as one atomic step (one C call for simple keys)."""
-        mm = self._p_mm
-        k = mm._key(key)
-        if k is not None:
-            cdata = counter_key.encode("utf-8", "surrogatepass")
-            st = lib.pmo_dict_del_counted(self._p_h, self._p_off, *k, counter._p_off,
-                                          cdata, len(cdata))
-            if st == 0 or st == b.EKEY:
-                return bool(st == 0)
-            if st != b.ENEEDCMP:
-                mm._check(st)  # raises, or collects after a successful delete
-                return True
-        with mm.transaction():
-            if not self._p_delete(key):
-                return False
-            counter.increment(counter_key)
         return True
 
     def _p_contains(self, key: Any) -> bool:
@@ -318,26 +299,47 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
         pos = self._p_find_slow(key)
         return default if pos < 0 else self._p_value_at(pos)
 
-    def _p_set_counted(self, counter: "PersistentDict", counter_key: str, key: Any,
-                       value: Any) -> None:
-        """``self[key] = value`` and ``counter.increment(counter_key)`` as
-        one atomic step (one C call for str keys and simple values).  The
-        counter comes first so that a ``functools.partial`` can bind it."""
-        mm = self._p_mm
-        if type(key) is str and type(counter_key) is str:
-            v = mm._in(value)
-            if v is not None:
-                data = key.encode("utf-8", "surrogatepass")
-                cdata = counter_key.encode("utf-8", "surrogatepass")
-                st = lib.pmo_dict_set_str_counted(self._p_h, self._p_off, data, len(data),
-                                                  *v, counter._p_off, cdata, len(cdata))
+    def _p_counting(self, counter: "PersistentDict", counter_key: str
+                    ) -> Tuple[Callable[[Any, Any], None], Callable[[Any], bool]]:
+        """Functions ``set(key, value)`` and ``delete(key) -> found`` that
+        also count each change in the int ``counter[counter_key]``, as one
+        atomic step: one C call for simple keys and values (parkit's
+        versioned writes; bound once, as they are its hot path)."""
+        h, off, mm, coff = self._p_h, self._p_off, self._p_mm, counter._p_off
+        cdata = counter_key.encode("utf-8", "surrogatepass")
+        cn = len(cdata)
+
+        def set_counted(key: Any, value: Any) -> None:
+            if type(key) is str:
+                v = mm._in(value)
+                if v is not None:
+                    data = key.encode("utf-8", "surrogatepass")
+                    st = _set_str_counted(h, off, data, len(data), *v, coff, cdata, cn)
+                    if st != b.ENEEDCMP:
+                        if st:
+                            mm._check(st)
+                        return
+            mm._check_storable(key, value)
+            with mm.transaction():
+                self[key] = value
+                counter.increment(counter_key)
+
+        def delete_counted(key: Any) -> bool:
+            k = mm._key(key)
+            if k is not None:
+                st = _del_counted(h, off, *k, coff, cdata, cn)
+                if st == 0 or st == b.EKEY:
+                    return bool(st == 0)
                 if st != b.ENEEDCMP:
-                    mm._check(st)
-                    return
-        mm._check_storable(key, value)
-        with mm.transaction():
-            self[key] = value
-            counter.increment(counter_key)
+                    mm._check(st)  # raises, or collects after a successful delete
+                    return True
+            with mm.transaction():
+                if not self._p_delete(key):
+                    return False
+                counter.increment(counter_key)
+            return True
+
+        return set_counted, delete_counted
 
     def increment(self, key: Any, delta: int = 1) -> int:
         """Add *delta* to the int stored under *key* and return the sum, as

@@ -130,20 +130,27 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
         if st:
             mm._check(st)
 
-    def _p_append_counted(self, counter: Any, counter_key: str, value: Any) -> None:
-        """``self.append(value)`` and ``counter.increment(counter_key)`` (a
-        PersistentDict) as one atomic step (one C call for simple values)."""
-        mm = self._p_mm
-        enc = mm._in(value)
-        if enc is None:
+    def _p_counting_append(self, counter: Any, counter_key: str) -> Callable[[Any], None]:
+        """A function ``append(value)`` that also counts each append in the
+        int ``counter[counter_key]`` (a PersistentDict), as one atomic step:
+        one C call for simple values (parkit's versioned appends)."""
+        h, off, mm, coff = self._p_h, self._p_off, self._p_mm, counter._p_off
+        cdata = counter_key.encode("utf-8", "surrogatepass")
+        cn = len(cdata)
+
+        def append_counted(value: Any) -> None:
+            enc = mm._in(value)
+            if enc is not None:
+                st = lib.pmo_list_append_counted(h, off, *enc, coff, cdata, cn)
+                if st:
+                    mm._check(st)
+                return
             mm._check_storable(value)
             with mm.transaction():
                 self.append(value)
                 counter.increment(counter_key)
-            return
-        cdata = counter_key.encode("utf-8", "surrogatepass")
-        mm._check(lib.pmo_list_append_counted(self._p_h, self._p_off, *enc, counter._p_off,
-                                              cdata, len(cdata)))
+
+        return append_counted
 
     def insert(self, i: int, value: Any) -> None:
         """Insert *value* before index *i* (clamped like ``list.insert``)."""
