@@ -7,7 +7,7 @@ from typing import Dict as DictType
 
 import pmemobj
 
-from .objects import _RETRY, _SCALARS, DETACHED, Object, open_contexts
+from .objects import _RETRY, _SCALARS, DETACHED, Object, _tls, open_contexts
 
 _MISSING = object()
 
@@ -52,7 +52,11 @@ class Dict(Object, MutableMapping[Any, Any]):
             d["_store"], d["_remove"] = data._p_counting(entry, "version")
 
     def __getitem__(self, key: Any) -> Any:
-        live = open_contexts.count and self._check_context(False)
+        live = False
+        if open_contexts.count:
+            ctx = _tls.ctx   # inside this namespace's own context: no call
+            live = ctx is not None and (ctx.zero_copy if ctx.handle is self._handle
+                                        else self._check_context(False))
         try:
             value = self._data[key]
         except pmemobj.PoolClosedError:
@@ -68,7 +72,9 @@ class Dict(Object, MutableMapping[Any, Any]):
 
     def __setitem__(self, key: Any, value: Any) -> None:
         if open_contexts.count:
-            self._check_context(True)
+            ctx = _tls.ctx
+            if ctx is not None and (ctx.handle is not self._handle or ctx.snapshot):
+                self._check_context(True)   # raises ContextError
         try:
             self._store(key, value)
             return
