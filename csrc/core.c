@@ -67,16 +67,24 @@ static int begin_own(pmo_pool *h)
  * child's to use (nor are their locks, which another thread may hold). */
 static unsigned forks;
 
-static void forked(void) { forks++; }
+/* Held while a handle's mapping comes or goes, so that madvise never
+ * touches memory the pool no longer maps; and across fork(), so that a
+ * child never starts with it held. */
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void before_fork(void) { pthread_mutex_lock(&maps_lock); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&maps_lock); }
+
+static void after_fork_child(void)
+{
+    forks++;
+    pthread_mutex_unlock(&maps_lock);
+}
 
 __attribute__((constructor)) static void watch_forks(void)
 {
-    pthread_atfork(NULL, NULL, forked);
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
-
-/* Held while a handle's mapping comes or goes, so that madvise never
- * touches memory the pool no longer maps. */
-static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Keep the pool's mapping out of children made by fork(): the mapping
  * references the open pool file, and with it libpmemobj's lock on it, so a
