@@ -39,8 +39,8 @@ class Dict(Object, MutableMapping[Any, Any]):
     # another process meanwhile is closed, so the call fails before doing
     # anything and the general path takes the namespace back.  The
     # per-thread context is only looked at while some context is open.
-    # [], []= and del spell out what Object._quick_read/_quick_write do:
-    # they are the measured hot path, and a call frame is 10% of a get.
+    # [] and []= spell out what Object._quick_read/_quick_write do: they
+    # are the measured hot path, and a call frame is 10% of a get.
 
     def _resolved(self, entry: Any, data: Any) -> None:
         # the writers of the fast path, bound once: counting versions or not
@@ -85,17 +85,10 @@ class Dict(Object, MutableMapping[Any, Any]):
         self._write(_set, key, value)
 
     def __delitem__(self, key: Any) -> None:
-        if open_contexts.count:
-            self._check_context(True)
-        try:
-            if self._remove(key):
-                return
-            raise KeyError(key)
-        except pmemobj.PoolClosedError:
-            pass
-        except pmemobj.PoolFullError as e:
-            raise self._full(e) from e
-        if not self._write(_delete, key):
+        found = self._quick_write(self._remove, key)
+        if found is _RETRY:
+            found = self._write(_delete, key)
+        if not found:
             raise KeyError(key)
 
     def __contains__(self, key: Any) -> bool:
@@ -103,8 +96,7 @@ class Dict(Object, MutableMapping[Any, Any]):
         return bool(self._read(lambda e, d: key in d) if found is _RETRY else found)
 
     def __len__(self) -> int:
-        n = self._quick_read(len, self._data)
-        return int(self._read(lambda e, d: len(d)) if n is _RETRY else n)
+        return self._data_len()
 
     def __iter__(self) -> Iterator[Any]:
         # a consistent list of the keys at this moment

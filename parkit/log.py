@@ -48,8 +48,7 @@ class Log(Object, Sequence[Any]):
         return self._read(_get, i)
 
     def __len__(self) -> int:
-        n = self._quick_read(len, self._data)
-        return int(self._read(lambda e, d: len(d)) if n is _RETRY else n)
+        return self._data_len()
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._read(lambda e, d: list(d)))

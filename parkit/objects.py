@@ -421,6 +421,11 @@ class Object:
         except pmemobj.PoolFullError as e:
             raise self._full(e) from e
 
+    def _data_len(self) -> int:
+        """Length of the data container (Dict and Log)."""
+        n = self._quick_read(len, self._data)
+        return int(self._read(lambda e, d: len(d)) if n is _RETRY else n)
+
     def _full(self, e: BaseException) -> pmemobj.PoolFullError:
         return pmemobj.PoolFullError(
             f"namespace {self._namespace!r} is full: raise its maximum with "

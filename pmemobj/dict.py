@@ -25,6 +25,17 @@ _set_str_counted = lib.pmo_dict_set_str_counted
 _del_counted = lib.pmo_dict_del_counted
 
 
+def _deleted(mm: Any, st: int) -> Optional[bool]:
+    """What a C delete's status says: deleted, absent (False), or None when
+    the key needs Python's comparison (the slow path)."""
+    if st == 0 or st == b.EKEY:
+        return st == 0
+    if st == b.ENEEDCMP:
+        return None
+    mm._check(st)  # raises, or collects after a successful delete
+    return True
+
+
 class HashTable(PersistentContainer):
     """Key lookup shared by dicts, sets and PersistentObject attributes."""
 
@@ -121,12 +132,9 @@ class HashTable(PersistentContainer):
         mm = self._p_mm
         k = mm._key(key)
         if k is not None:
-            st = lib.pmo_dict_del(self._p_h, self._p_off, *k)
-            if st == 0 or st == b.EKEY:
-                return bool(st == 0)
-            if st != b.ENEEDCMP:
-                mm._check(st)  # raises, or collects after a successful delete
-                return True
+            found = _deleted(mm, lib.pmo_dict_del(self._p_h, self._p_off, *k))
+            if found is not None:
+                return found
         with mm.transaction():
             pos = self._p_find_slow(key)
             if pos < 0:
@@ -327,12 +335,9 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
         def delete_counted(key: Any) -> bool:
             k = mm._key(key)
             if k is not None:
-                st = _del_counted(h, off, *k, coff, cdata, cn)
-                if st == 0 or st == b.EKEY:
-                    return bool(st == 0)
-                if st != b.ENEEDCMP:
-                    mm._check(st)  # raises, or collects after a successful delete
-                    return True
+                found = _deleted(mm, _del_counted(h, off, *k, coff, cdata, cn))
+                if found is not None:
+                    return found
             with mm.transaction():
                 if not self._p_delete(key):
                     return False
