@@ -345,3 +345,29 @@ def test_forked_child_ending_its_parents_transaction_gets_an_error(pool):
     assert os.waitstatus_to_exitcode(status) == 0
     assert pool.root["a"] == 1
     assert reopen(pool).root["a"] == 1
+
+
+def test_hold_keeps_other_threads_out_and_refuses_a_closed_pool(pool):
+    """Inside pool.hold() another thread's write waits for the block to end,
+    so two reads in it see one state; entering on a closed pool raises."""
+    import threading
+    pool.root = {"n": 0}
+    d = pool.root
+    started = threading.Event()
+
+    def writer() -> None:
+        started.set()
+        d["n"] = 1
+    t = threading.Thread(target=writer)
+    with pool.hold():
+        t.start()
+        started.wait(5)
+        t.join(0.2)
+        assert t.is_alive()                 # blocked until the hold ends
+        assert d["n"] == 0 and d["n"] == 0
+    t.join(5)
+    assert d["n"] == 1
+    pool.close()
+    with pytest.raises(PoolClosedError):
+        with pool.hold():
+            pass
