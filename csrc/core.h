@@ -186,6 +186,7 @@ int traverse(pmo_pool *h, uint64_t off, slot_visit vs, sub_visit vsub,
 
 /* -- dict internals (dict.c), used by release -- */
 struct pmo_entry *dict_entries(pmo_pool *h, struct pmo_dict *d);
-int count_change(pmo_pool *h, uint64_t counter, const char *cdata, size_t cn);
+int count_change(pmo_pool *h, int own, uint64_t counter, const char *cdata,
+                 size_t cn);
 
 #endif

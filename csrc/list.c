@@ -191,7 +191,7 @@ int pmo_list_append_counted(pmo_pool *h, uint64_t off, uint64_t kind, int64_t i,
     if (st)
         return st;
     if ((st = list_insert(h, off, INT64_MAX, &in)) == 0)
-        st = count_change(h, counter, cdata, cn);
+        st = count_change(h, own, counter, cdata, cn);
     return op_leave(h, own, st);
 }
 

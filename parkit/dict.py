@@ -32,6 +32,7 @@ class Dict(Object, MutableMapping[Any, Any]):
     atomic; group calls with ``parkit.transaction(d)``."""
 
     _container = "dict"
+    _dynamic_attributes = False   # hot calls read attributes fast
 
     # The hot calls first try the container the object was last resolved
     # in, without taking the namespace: each is one atomic pmemobj call that
@@ -45,11 +46,10 @@ class Dict(Object, MutableMapping[Any, Any]):
     def _resolved(self, entry: Any, data: Any) -> None:
         # the writers of the fast path, bound once: counting versions or not
         super()._resolved(entry, data)
-        d = self.__dict__
         if not self._versioned or data is DETACHED:
-            d["_store"], d["_remove"] = data._p_set, data._p_delete
+            self._store, self._remove = data._p_set, data._p_delete
         else:
-            d["_store"], d["_remove"] = data._p_counting(entry, "version")
+            self._store, self._remove = data._p_counting(entry, "version")
 
     def __getitem__(self, key: Any) -> Any:
         live = False
@@ -62,7 +62,8 @@ class Dict(Object, MutableMapping[Any, Any]):
         except pmemobj.PoolClosedError:
             pass
         else:
-            if live or type(value) in _SCALARS:
+            t = type(value)   # int and str first: a set lookup costs 10% of a get
+            if t is int or t is str or live or t in _SCALARS:
                 return value
             # a container: copied out below, held, in one consistent step
         value = self._read(_get, key)

@@ -18,13 +18,14 @@ class Log(Object, Sequence[Any]):
     """An append-only sequence: ``Log("ns/name")``."""
 
     _container = "list"
+    _dynamic_attributes = False   # hot calls read attributes fast
 
     # append, item reads and len try the resolved pool first, as Dict's
     # calls do (see parkit/dict.py)
 
     def _resolved(self, entry: Any, data: Any) -> None:
         super()._resolved(entry, data)
-        self.__dict__["_push"] = (
+        self._push = (
             data.append if not self._versioned or data is DETACHED
             else data._p_counting_append(entry, "version"))
 

@@ -224,6 +224,23 @@ class Object:
 
     #: kind of data container: "dict", "list", or None (attributes only)
     _container: Optional[str] = None
+    #: whether public attributes assigned at run time persist too, not only
+    #: those declared on the class.  The containers (Dict, Log, Queue) leave
+    #: it off: reading undeclared names needs a __getattr__, and a class
+    #: with one pays for it on every attribute read, hot calls included.
+    _dynamic_attributes = True
+
+    # set per instance (the entry and data are pmemobj containers, or
+    # DETACHED while unresolved)
+    _path: str
+    _namespace: str
+    _name: str
+    _versioned: bool
+    _handle: Handle
+    _gen: int
+    _entry: Any
+    _data: Any
+    _pool: Any
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -232,18 +249,25 @@ class Object:
                     or hasattr(value, "__get__"):
                 continue
             setattr(cls, name, _Attribute(name, value))
+        if cls._dynamic_attributes and not hasattr(cls, "__getattr__"):
+            cls.__getattr__ = _dynamic_getattr   # type: ignore[attr-defined]
+
+    def __new__(cls, *args: Any, **kw: Any) -> Any:
+        # Object itself, used directly, needs the __getattr__ its subclasses get
+        return super().__new__(_PlainObject if cls is Object else cls)
 
     def __init__(self, path: str, /, *, create: bool = True, bind: bool = True,
                  versioned: bool = True):
         namespace, name = split_path(path)
-        d = self.__dict__
-        d["_path"] = f"{namespace}/{name}"
-        d["_namespace"] = namespace
-        d["_name"] = name
-        d["_versioned"] = versioned
-        d["_handle"] = h = handle_for(namespace)
-        d["_gen"] = -1
-        d["_entry"], d["_data"], d["_pool"] = None, DETACHED, DETACHED
+        # (set as plain attributes, never through __dict__: reading that
+        # turns the instance's fast attribute storage into a slower dict)
+        self._path = f"{namespace}/{name}"
+        self._namespace = namespace
+        self._name = name
+        self._versioned = versioned
+        self._handle = h = handle_for(namespace)
+        self._gen = -1
+        self._entry, self._data, self._pool = None, DETACHED, DETACHED
         self._resolved(DETACHED, DETACHED)
         self._bind(create, bind)
         h.register(name, self)
@@ -267,7 +291,7 @@ class Object:
                 if entry["type"] != self._typename():
                     raise TypeError(f"{self._path} is a {entry['type']}, not a "
                                     f"{self._typename()}")
-                self.__dict__["_uuid"] = entry["uuid"]
+                self._uuid = entry["uuid"]
             else:
                 if not create:
                     raise ObjectNotFoundError(f"{self._path} does not exist")
@@ -280,7 +304,7 @@ class Object:
                         "uuid": uid, "type": self._typename(), "created": time.time(),
                         "version": 0, "attrs": {}, "data": self._new_data(),
                         **self._initial_entry()}
-                    self.__dict__["_uuid"] = uid
+                    self._uuid = uid
                     self.on_create()
         finally:
             h.leave()
@@ -302,9 +326,8 @@ class Object:
         entry = h.objects().get(self._name)
         if entry is None or entry["uuid"] != self._uuid:
             raise ObjectNotFoundError(f"{self._path} was dropped")
-        d = self.__dict__
-        d["_entry"], d["_data"], d["_pool"] = entry, entry["data"], h.pool
-        d["_gen"] = h.generation
+        self._entry, self._data, self._pool = entry, entry["data"], h.pool
+        self._gen = h.generation
         self._resolved(entry, entry["data"])
         return entry, entry["data"]
 
@@ -312,15 +335,14 @@ class Object:
         """The object was resolved to *entry* (or detached: DETACHED): bind
         what the quick calls use.  Subclasses extend it."""
         attrs = DETACHED if entry is DETACHED else entry["attrs"]
-        self.__dict__["_attrs"] = attrs
-        self.__dict__["_attr_store"] = (
+        self._attrs = attrs
+        self._attr_store = (
             attrs._p_set if not self._versioned or attrs is DETACHED
             else attrs._p_counting(entry, "version")[0])
 
     def _detach(self) -> None:
         """Forget the resolved entry (the path was dropped)."""
-        d = self.__dict__
-        d["_entry"], d["_data"], d["_pool"] = None, DETACHED, DETACHED
+        self._entry, self._data, self._pool = None, DETACHED, DETACHED
         self._resolved(DETACHED, DETACHED)
 
     def _check_context(self, write: bool) -> bool:
@@ -407,7 +429,8 @@ class Object:
             value = read(*args)
         except pmemobj.PoolClosedError:
             return _RETRY
-        return value if live or type(value) in _SCALARS else _RETRY
+        t = type(value)
+        return value if t is int or t is str or live or t in _SCALARS else _RETRY
 
     def _quick_write(self, write: Callable[..., Any], *args: Any) -> Any:
         """write(*args) on the resolved pool: its result, or _RETRY if the
@@ -454,21 +477,24 @@ class Object:
             del e["attrs"][name]
         self._write(delete)
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return self._attr_get(name)
+    def _check_dynamic(self, name: str) -> None:
+        if not self._dynamic_attributes:
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute {name!r}: declare "
+                f"persistent attributes on a subclass (``{name} = default``)")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith("_") or hasattr(type(getattr(type(self), name, None)), "__set__"):
-            object.__setattr__(self, name, value)
+        if name.startswith("_") or _has_slot(type(self), name, "__set__"):
+            object.__setattr__(self, name, value)   # local, or a declared one
         else:
+            self._check_dynamic(name)
             self._attr_set(name, value)
 
     def __delattr__(self, name: str) -> None:
-        if name.startswith("_") or hasattr(type(getattr(type(self), name, None)), "__delete__"):
+        if name.startswith("_") or _has_slot(type(self), name, "__delete__"):
             object.__delattr__(self, name)
         else:
+            self._check_dynamic(name)
             self._attr_del(name)
 
     # -- identity and metadata ----------------------------------------------------------
@@ -476,17 +502,17 @@ class Object:
     @property
     def path(self) -> str:
         """``namespace/name``."""
-        return cast(str, self._path)
+        return self._path
 
     @property
     def namespace(self) -> str:
         """The namespace holding the object."""
-        return cast(str, self._namespace)
+        return self._namespace
 
     @property
     def name(self) -> str:
         """The object's name within its namespace."""
-        return cast(str, self._name)
+        return self._name
 
     @property
     def uuid(self) -> str:
@@ -495,7 +521,9 @@ class Object:
 
     @property
     def version(self) -> int:
-        """Number of changes made to the object (if versioned)."""
+        """Number of changes made to the object (if versioned).  A single
+        write that a crash cut short may be counted though it rolled back;
+        a committed change is never missed."""
         return int(self._read(lambda e, d: e["version"]))
 
     @property
@@ -538,6 +566,31 @@ class Object:
 
     def __reduce__(self) -> Any:
         return (bind_path, (self._path, self._typename()))
+
+
+def _has_slot(cls: type, name: str, method: str) -> bool:
+    """Whether the class attribute *name* (a property, a declared persistent
+    attribute) defines *method*; looked up raw, without calling __get__."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return hasattr(type(klass.__dict__[name]), method)
+    return False
+
+
+def _dynamic_getattr(self: Object, name: str) -> Any:
+    """Reads a persistent attribute the class does not declare."""
+    if name.startswith("_"):
+        raise AttributeError(name)
+    return self._attr_get(name)
+
+
+class _PlainObject(Object):
+    """What ``Object(path)`` makes: an Object with run-time attributes,
+    stored under Object's own type name."""
+
+    @classmethod
+    def _typename(cls) -> str:
+        return Object._typename()
 
 
 class _Detached:

@@ -21,13 +21,14 @@ class Queue(Object):
     only when the queue is created (0: unbounded)."""
 
     _container = "dict"
+    _dynamic_attributes = False   # hot calls read attributes fast
     _lifo = False
 
     def __init__(self, path: str, /, maxsize: int = 0, *, create: bool = True,
                  bind: bool = True, versioned: bool = True):
         if not isinstance(maxsize, int) or maxsize < 0:
             raise ValueError("maxsize must be an int >= 0")
-        self.__dict__["_maxsize_new"] = maxsize
+        self._maxsize_new = maxsize
         super().__init__(path, create=create, bind=bind, versioned=versioned)
 
     def _initial_entry(self) -> Dict[str, Any]:

@@ -144,6 +144,31 @@ def test_version_counts_changes_unless_unversioned(storage):
     assert u.version == 0
 
 
+def test_version_of_each_write_kind_and_of_aborted_transactions(storage):
+    """Single writes count their version in their own transaction (flushed,
+    not logged); inside a transaction the count rolls back with the rest."""
+    d, log = parkit.Dict("ns/vd"), parkit.Log("ns/vl")
+    d["a"] = 1          # insert
+    d["a"] = 2          # update
+    del d["a"]          # delete
+    log.append(1)
+    assert d.version == 3 and log.version == 1
+    with pytest.raises(KeyError):
+        del d["a"]      # changed nothing: not counted
+    assert d.version == 3
+    with pytest.raises(RuntimeError):
+        with parkit.transaction(d):
+            d["b"] = 1
+            d["b"] = 2
+            assert d.version == 5
+            raise RuntimeError("abort")
+    assert d.version == 3 and "b" not in d
+    with parkit.transaction(d):
+        d["c"] = 1
+        del d["c"]
+    assert d.version == 5
+
+
 def test_descriptors_and_objects(storage):
     parkit.Dict("ns/a")
     parkit.Log("ns/b")
@@ -198,6 +223,35 @@ def test_object_subclass_attributes_persist(storage):
         b.note
     a._local = 1  # underscore attributes stay in this process
     assert not hasattr(b, "_local")
+
+
+class Tagged(parkit.Dict):
+    owner = "nobody"
+
+
+def test_plain_object_and_container_attributes(storage):
+    """Object itself takes run-time attributes; containers only those their
+    class declares (their hot calls stay free of a __getattr__)."""
+    o = parkit.Object("attrs/plain")
+    o.colour = "red"
+    assert parkit.Object("attrs/plain").colour == "red"
+    assert isinstance(o, parkit.Object)
+    assert dict(parkit.objects("attrs"))["attrs/plain"]["type"] == "parkit.objects:Object"
+    d = parkit.Dict("attrs/d")
+    with pytest.raises(AttributeError, match="declare"):
+        d.colour = "red"
+    with pytest.raises(AttributeError):
+        d.colour
+    with pytest.raises(AttributeError, match="declare"):
+        del d.colour
+    t = Tagged("attrs/t")
+    assert t.owner == "nobody"
+    t.owner = "ada"
+    t["k"] = 1
+    assert Tagged("attrs/t").owner == "ada" and Tagged("attrs/t")["k"] == 1
+    for cls in (parkit.Log, parkit.Array, parkit.Queue, parkit.LifoQueue):
+        with pytest.raises(AttributeError):
+            cls(f"attrs/{cls.__name__}").colour = 1
 
 
 def test_transaction_rolls_back_on_error(storage):
