@@ -21,6 +21,8 @@ static __thread char err_msg[512];
 static __thread int err_no;
 static __thread pmo_pool *tx_owner;   /* pool of this thread's transaction */
 static __thread int tx_depth;         /* explicit transactions it nests */
+static __thread pmo_pool *confined_to; /* the one pool this thread may use */
+static __thread int confined_ro;       /* ... and only to read */
 
 int pmo_fail(int status, const char *fmt, ...)
 {
@@ -116,6 +118,29 @@ static int lock_open(pmo_pool *h)
     return 0;
 }
 
+/* Refuse a pool the thread is confined away from (see pmo_confine); this
+ * check is what lets parkit's hot calls skip their own context checks. */
+static int check_confined(pmo_pool *h, int write)
+{
+    if (confined_to == NULL || (confined_to == h && !(write && confined_ro)))
+        return 0;
+    return pmo_fail(PMO_ECONFINED, confined_to != h
+                    ? "this thread is confined to another pool"
+                    : "this thread may only read this pool");
+}
+
+void pmo_confine(pmo_pool *h, int read_only)
+{
+    confined_to = h;
+    confined_ro = read_only;
+}
+
+pmo_pool *pmo_confinement(int *read_only)
+{
+    *read_only = confined_ro;
+    return confined_to;
+}
+
 /* Lock the pool and make sure a transaction of this pool runs: begin one
  * (*own = 1) when none does, join the thread's running one otherwise. */
 int op_enter(pmo_pool *h, int *own)
@@ -124,6 +149,10 @@ int op_enter(pmo_pool *h, int *own)
     int st = lock_open(h);
     if (st)
         return st;
+    if ((st = check_confined(h, 1)) != 0) {
+        pthread_mutex_unlock(&h->lock);
+        return st;
+    }
     enum pobj_tx_stage stage = pmemobj_tx_stage();
     if (stage == TX_STAGE_NONE) {
         st = begin_own(h);
@@ -179,7 +208,10 @@ int op_leave(pmo_pool *h, int own, int status)
 
 int read_enter(pmo_pool *h)
 {
-    return lock_open(h);
+    int st = lock_open(h);
+    if (st == 0 && (st = check_confined(h, 0)) != 0)
+        pthread_mutex_unlock(&h->lock);
+    return st;
 }
 
 void read_leave(pmo_pool *h)
@@ -193,6 +225,10 @@ static int need_tx(pmo_pool *h)
     int st = lock_open(h);
     if (st)
         return st;
+    if ((st = check_confined(h, 1)) != 0) {
+        pthread_mutex_unlock(&h->lock);
+        return st;
+    }
     if (pmemobj_tx_stage() != TX_STAGE_WORK || tx_owner != h) {
         pthread_mutex_unlock(&h->lock);
         return pmo_fail(PMO_ENOTX, "this call needs a running transaction "

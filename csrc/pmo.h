@@ -30,6 +30,8 @@ enum {
     PMO_EOTHERTX = -8,    /* this thread runs a transaction of another pool */
     PMO_EOPAQUE = -9,     /* object has a Python-defined layout */
     PMO_EOS = -10,        /* open/create failed; see pmo_errno() */
+    PMO_ECONFINED = -11,  /* the thread is confined to another pool, or
+                             to reading this one (pmo_confine) */
     PMO_EFAIL = -100,     /* below: the transaction was aborted */
     PMO_ENOMEM = -101,    /* pool full */
     PMO_ECORRUPT = -102,  /* inconsistent data found in the pool */
@@ -136,6 +138,10 @@ int pmo_probe(const char *path, const char *layout);
 int pmo_is_open(pmo_pool *h);
 void pmo_count_commits(pmo_pool *h, uint64_t *counter);
 int pmo_hold(pmo_pool *h);
+/* Confine the calling thread to pool h (NULL: lift it), read-only if
+ * read_only: calls on other pools, or writes, fail with PMO_ECONFINED. */
+void pmo_confine(pmo_pool *h, int read_only);
+pmo_pool *pmo_confinement(int *read_only);
 void pmo_dontfork(pmo_pool *h);
 void pmo_unhold(pmo_pool *h);
 int pmo_was_clean(pmo_pool *h);

@@ -7,7 +7,7 @@ from typing import Dict as DictType
 
 import pmemobj
 
-from .objects import _RETRY, _SCALARS, DETACHED, Object, _tls, open_contexts
+from .objects import _RETRY, _RETRY_ERRORS, _SCALARS, DETACHED, Object
 
 _MISSING = object()
 
@@ -38,8 +38,10 @@ class Dict(Object, MutableMapping[Any, Any]):
     # in, without taking the namespace: each is one atomic pmemobj call that
     # joins the thread's transaction if one runs.  A pool handed over to
     # another process meanwhile is closed, so the call fails before doing
-    # anything and the general path takes the namespace back.  The
-    # per-thread context is only looked at while some context is open.
+    # anything and the general path takes the namespace back.  Inside a
+    # transaction or snapshot the pool confines the thread, so a call that
+    # the context forbids fails in C, before doing anything, and the
+    # general path raises ContextError.
     # [] and []= spell out what Object._quick_read/_quick_write do: they
     # are the measured hot path, and a call frame is 10% of a get.
 
@@ -52,34 +54,26 @@ class Dict(Object, MutableMapping[Any, Any]):
             self._store, self._remove = data._p_counting(entry, "version")
 
     def __getitem__(self, key: Any) -> Any:
-        live = False
-        if open_contexts.count:
-            ctx = _tls.ctx   # inside this namespace's own context: no call
-            live = ctx is not None and (ctx.zero_copy if ctx.handle is self._handle
-                                        else self._check_context(False))
         try:
             value = self._data[key]
-        except pmemobj.PoolClosedError:
+        except _RETRY_ERRORS:
             pass
         else:
             t = type(value)   # int and str first: a set lookup costs 10% of a get
-            if t is int or t is str or live or t in _SCALARS:
+            if t is int or t is str or t in _SCALARS:
                 return value
             # a container: copied out below, held, in one consistent step
+            # (or returned live in a zero-copy context)
         value = self._read(_get, key)
         if value is _MISSING:
             raise KeyError(key)
         return value
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        if open_contexts.count:
-            ctx = _tls.ctx
-            if ctx is not None and (ctx.handle is not self._handle or ctx.snapshot):
-                self._check_context(True)   # raises ContextError
         try:
             self._store(key, value)
             return
-        except pmemobj.PoolClosedError:
+        except _RETRY_ERRORS:
             pass
         except pmemobj.PoolFullError as e:
             raise self._full(e) from e

@@ -50,6 +50,13 @@ DYING_OWNER = 2.0
 _SEQ = struct.Struct("=Q")  # native: the pool bumps it from C
 
 
+class _Local(threading.local):
+    ctx: Any = None   # the innermost transaction or snapshot (objects._Context)
+
+
+_tls = _Local()
+
+
 class Handle:
     """This process's access to one namespace: its pool, when owned."""
 
@@ -68,6 +75,8 @@ class Handle:
         self._next_check = 0.0
         self._objects: Any = None
         self._seq: Optional[mmap.mmap] = None
+        # per enter(), while the mutex is held: the confinement it lifted
+        self._lifted: List[Optional[Any]] = []
 
     # -- ownership ------------------------------------------------------------
 
@@ -75,12 +84,24 @@ class Handle:
         """Lock the handle for this thread and own the pool; pair with
         :meth:`leave`."""
         self.mutex.acquire()
+        # parkit's own work on this namespace (binding, listing) inside a
+        # context of another one: lift the confinement that context set
+        ctx = _tls.ctx
+        lift = pmemobj.unconfined() if ctx is not None and ctx.handle is not self else None
         try:
-            if self.pool is None:
-                self._open()
+            if lift is not None:
+                lift.__enter__()
+            try:
+                if self.pool is None:
+                    self._open()
+            except BaseException:
+                if lift is not None:
+                    lift.__exit__(None, None, None)
+                raise
         except BaseException:
             self.mutex.release()
             raise
+        self._lifted.append(lift)
         return self.pool  # type: ignore[return-value]
 
     def leave(self) -> None:
@@ -95,6 +116,9 @@ class Handle:
                             and self._lock.waiters()):
                         self._close()
         finally:
+            lift = self._lifted.pop() if self._lifted else None
+            if lift is not None:
+                lift.__exit__(None, None, None)
             self.mutex.release()
 
     def _lockfile(self) -> NamespaceLock:
@@ -108,10 +132,14 @@ class Handle:
         lock.acquire()
         try:
             pool = self._open_pool_after_owner()
-            pool.count_commits(self._seqmap())
-            if pool.root is None:
-                pool.root = {"objects": {}}
-            objects = pool.root["objects"]
+            try:
+                pool.count_commits(self._seqmap())
+                if pool.root is None:
+                    pool.root = {"objects": {}}
+                objects = pool.root["objects"]
+            except BaseException:
+                pool.close()   # else it stays open, and in use, after the lock goes
+                raise
         except BaseException:
             lock.release()
             raise
@@ -190,6 +218,7 @@ class Handle:
             self._lock = None
         self.pool, self._objects = None, None
         self.depth = 0
+        self._lifted = []
 
     def set_size(self, size: int) -> None:
         with self.mutex:

@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, Iterator, Optional, TypedDict, TypeVar, 
 import pmemobj
 
 from .errors import ContextError, ObjectExistsError, ObjectNotFoundError, TransactionError
-from .namespace import Handle, Namespace, handle_for, sleep_until
+from .namespace import Handle, Namespace, _tls, handle_for, sleep_until
 from .storage import check_namespace, split_path
 
 
@@ -63,13 +63,6 @@ class _Context:
         self.parent = parent
 
 
-class _Local(threading.local):
-    ctx: Optional[_Context] = None   # the innermost transaction or snapshot
-
-
-_tls = _Local()
-
-
 class _OpenContexts:
     """Transactions and snapshots open in this process, in any thread.
     While there are none, hot calls skip the (dearer) per-thread check."""
@@ -97,7 +90,8 @@ os.register_at_fork(after_in_child=open_contexts.after_fork_in_child)
 
 
 def _context() -> Optional[_Context]:
-    return _tls.ctx
+    ctx: Optional[_Context] = _tls.ctx
+    return ctx
 
 
 def _handle_of(target: Any) -> Handle:
@@ -124,11 +118,12 @@ def _scope(target: Any, snapshot: bool, zero_copy: bool) -> Iterator[None]:
     pool = handle.enter()
     handle.depth += 1
     open_contexts.add(1)
-    _tls.ctx = _Context(handle, snapshot or bool(parent and parent.snapshot),
-                        zero_copy or bool(parent and parent.zero_copy), parent)
+    ctx = _tls.ctx = _Context(handle, snapshot or bool(parent and parent.snapshot),
+                              zero_copy or bool(parent and parent.zero_copy), parent)
     try:
         try:
-            with pool.transaction():
+            # confined: the hot calls leave the context checks to the C core
+            with pool.transaction(), pool.confine(read_only=ctx.snapshot):
                 yield
         except (pmemobj.PoolFullError, ContextError, ObjectNotFoundError):
             raise
@@ -348,7 +343,7 @@ class Object:
     def _check_context(self, write: bool) -> bool:
         """Check this thread's transaction or snapshot, if any, allows the
         call (else ContextError); True if values come back live (zero-copy)."""
-        ctx = _tls.ctx
+        ctx = _context()
         if ctx is None:
             return False
         if ctx.handle is not self._handle:
@@ -424,22 +419,19 @@ class Object:
     def _quick_read(self, read: Callable[..., Any], *args: Any) -> Any:
         """read(*args) on the resolved pool: its value if plain, or _RETRY
         (pool closed, or a container: _read copies those consistently)."""
-        live = open_contexts.count and self._check_context(False)
         try:
             value = read(*args)
-        except pmemobj.PoolClosedError:
+        except _RETRY_ERRORS:
             return _RETRY
         t = type(value)
-        return value if t is int or t is str or live or t in _SCALARS else _RETRY
+        return value if t is int or t is str or t in _SCALARS else _RETRY
 
     def _quick_write(self, write: Callable[..., Any], *args: Any) -> Any:
         """write(*args) on the resolved pool: its result, or _RETRY if the
         pool was closed (nothing was done)."""
-        if open_contexts.count:
-            self._check_context(True)
         try:
             return write(*args)
-        except pmemobj.PoolClosedError:
+        except _RETRY_ERRORS:
             return _RETRY
         except pmemobj.PoolFullError as e:
             raise self._full(e) from e
@@ -610,6 +602,9 @@ class _Detached:
 DETACHED: Any = _Detached()
 _MISSING = object()
 _RETRY = object()
+#: What a quick call raises when the general path must take over: the pool
+#: was closed (handed over), or the thread's context forbids the call.
+_RETRY_ERRORS = (pmemobj.PoolClosedError, pmemobj.ConfinementError)
 #: Returned by a write function that changed nothing (no version, no wake-up).
 UNCHANGED: Any = object()
 

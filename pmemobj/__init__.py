@@ -17,6 +17,7 @@ from ._binding import ffi
 from .container import PersistentContainer
 from .dict import PersistentDict
 from .errors import (
+    ConfinementError,
     CorruptPoolError,
     ForeignFileError,
     PmemError,
@@ -33,7 +34,7 @@ from .memory import FIRST_USER_TYPE_NUM, POBJECT_TYPE_NUM, MemoryManager, Transa
 from .object import PersistentObject
 from .persistent import OID_NULL, Oid, Persistent
 from .pool import (LAYOUT, MIN_POOL_SIZE, PersistentObjectPool, create, open, parts_dir, probe,
-                   set_max_size)
+                   set_max_size, unconfined)
 from .set import PersistentFrozenSet, PersistentSet
 from .tuple import PersistentTuple
 
@@ -41,12 +42,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "create", "open", "PersistentObjectPool", "MIN_POOL_SIZE", "LAYOUT",
-    "parts_dir", "set_max_size", "probe",
+    "parts_dir", "set_max_size", "probe", "unconfined",
     "MemoryManager", "Transaction", "Persistent", "PersistentContainer",
     "Oid", "OID_NULL", "POBJECT_TYPE_NUM", "FIRST_USER_TYPE_NUM",
     "PersistentList", "PersistentDict", "PersistentObject", "PersistentSet",
     "PersistentFrozenSet", "PersistentTuple",
     "PmemError", "PoolError", "PoolNotFoundError", "PoolExistsError",
     "PoolInUseError", "ForeignFileError", "CorruptPoolError",
-    "PoolClosedError", "TransactionError", "PoolFullError", "ffi",
+    "PoolClosedError", "TransactionError", "PoolFullError", "ConfinementError", "ffi",
 ]

@@ -14,6 +14,7 @@ from . import _pmo  # type: ignore[attr-defined]
 ffi: Any = _pmo.ffi
 lib: Any = _pmo.lib
 from .errors import (
+    ConfinementError,
     CorruptPoolError,
     PmemError,
     PoolClosedError,
@@ -87,6 +88,7 @@ _BY_STATUS = {
     lib.PMO_ETXFAIL: TransactionError,
     lib.PMO_ENOMEM: PoolFullError,
     lib.PMO_ECORRUPT: CorruptPoolError,
+    lib.PMO_ECONFINED: ConfinementError,
 }
 
 

@@ -48,8 +48,13 @@ class PoolFullError(PmemError, MemoryError):
     """The pool has no room left; the transaction was rolled back."""
 
 
+class ConfinementError(PmemError):
+    """The thread is confined to another pool, or to reading this one, by
+    :meth:`PersistentObjectPool.confine`.  Nothing was done."""
+
+
 __all__ = [
     "PmemError", "PoolError", "PoolNotFoundError", "PoolExistsError",
     "PoolInUseError", "ForeignFileError", "CorruptPoolError",
-    "PoolClosedError", "TransactionError", "PoolFullError",
+    "PoolClosedError", "TransactionError", "PoolFullError", "ConfinementError",
 ]

@@ -22,6 +22,7 @@ from typing import Any, Dict, Optional, Set, Union
 from . import _binding as b
 from ._binding import ffi, lib
 from .errors import (
+    ConfinementError,
     ForeignFileError,
     PmemError,
     PoolClosedError,
@@ -246,6 +247,36 @@ class Hold:
         lib.pmo_unhold(self._h)
 
 
+class Confine:
+    """See :meth:`PersistentObjectPool.confine` and :func:`unconfined`."""
+
+    __slots__ = ("_h", "_read_only", "_outer")
+
+    def __init__(self, h: Any, read_only: bool):
+        self._h, self._read_only = h, read_only
+
+    def __enter__(self) -> None:
+        ro = ffi.new("int *")
+        outer = lib.pmo_confinement(ro)
+        if self._h == ffi.NULL:        # unconfined(): lift it
+            read_only = False
+        elif outer == ffi.NULL or outer == self._h:
+            read_only = self._read_only or bool(ro[0])
+        else:
+            raise ConfinementError("this thread is confined to another pool")
+        self._outer = (outer, ro[0])
+        lib.pmo_confine(self._h, read_only)
+
+    def __exit__(self, *exc: Any) -> None:
+        lib.pmo_confine(*self._outer)
+
+
+def unconfined() -> Confine:
+    """A context manager lifting this thread's confinement (see
+    :meth:`PersistentObjectPool.confine`) for its block, restoring it after."""
+    return Confine(ffi.NULL, False)
+
+
 class PersistentObjectPool:
     """A pool file and the object graph it holds.
 
@@ -340,6 +371,15 @@ class PersistentObjectPool:
         state.  Entering raises PoolClosedError if the pool is closed.
         Re-entrant; a transaction of the pool holds it too."""
         return self._hold
+
+    def confine(self, read_only: bool = False) -> Confine:
+        """A context manager confining this thread to this pool for its
+        block: using an object of another pool raises ConfinementError, as
+        does any write when *read_only*, and nothing is done.  Other
+        threads are not affected.  Nests (an inner block cannot widen the
+        outer one); not re-entrant across threads: make one per block."""
+        self._require_open()
+        return Confine(self._h, read_only)
 
     def count_commits(self, counter: Any) -> None:
         """After each committed transaction that changed something, add 1

@@ -295,6 +295,59 @@ def test_snapshot_is_read_only_and_consistent(storage):
     assert d["a"] == 1
 
 
+class Note(parkit.Object):
+    text = ""
+
+
+def test_every_quick_call_honours_the_context(storage):
+    """The quick calls leave the context checks to the C core (the pool
+    confines the thread): each still raises ContextError for an object of
+    another namespace inside a transaction, and for a write inside a
+    snapshot, and changes nothing."""
+    d, log, q, note = (parkit.Dict("one/d"), parkit.Log("one/log"),
+                       parkit.Queue("one/q"), Note("one/note"))
+    d["k"] = 1
+    log.append(1)
+    q.put(1)
+    note.text = "a"
+    reads = [lambda: d["k"], lambda: d.get("k"), lambda: "k" in d, lambda: len(d),
+             lambda: log[0], lambda: len(log), lambda: note.text, lambda: q.qsize()]
+    writes = [lambda: d.__setitem__("k", 2), lambda: d.__delitem__("k"),
+              lambda: log.append(2), lambda: q.put(2), lambda: q.get_nowait(),
+              lambda: setattr(note, "text", "b")]
+    other = parkit.Dict("two/o")
+    with parkit.transaction(other):
+        for call in reads + writes:
+            with pytest.raises(parkit.ContextError):
+                call()
+        other["fine"] = 1
+    with parkit.snapshot(d):
+        assert [call() for call in reads] == [1, 1, True, 1, 1, 1, "a", 1]
+        for call in writes:
+            with pytest.raises(parkit.ContextError):
+                call()
+    with parkit.transaction(d):
+        assert d["k"] == 1
+        d["k"] = 3
+    assert (d.to_dict(), log.to_list(), q.qsize(), note.text, other["fine"]) == \
+        ({"k": 3}, [1], 1, "a", 1)
+
+
+def test_other_namespaces_can_be_bound_and_listed_in_a_transaction(storage):
+    """parkit's own reads of another namespace (binding an object, listing)
+    still work inside a transaction; using its objects does not."""
+    parkit.Dict("two/b")["k"] = 1
+    parkit.close_all()
+    a = parkit.Dict("one/a")
+    with parkit.transaction(a):
+        b = parkit.Dict("two/b")
+        assert dict(parkit.objects("two")).keys() == {"two/b"}
+        with pytest.raises(parkit.ContextError):
+            b["k"]
+        a["x"] = 1
+    assert b["k"] == 1 and a["x"] == 1
+
+
 def test_zero_copy_returns_live_objects_in_a_transaction(storage):
     d = parkit.Dict("ns/z")
     d["l"] = [1, 2]

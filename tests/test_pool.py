@@ -371,3 +371,67 @@ def test_hold_keeps_other_threads_out_and_refuses_a_closed_pool(pool):
     with pytest.raises(PoolClosedError):
         with pool.hold():
             pass
+
+
+def test_confine_refuses_other_pools_and_writes_when_read_only(pool, tmp_path):
+    """Inside pool.confine() this thread's calls on another pool raise
+    ConfinementError and do nothing; read_only refuses writes to this one
+    too.  A refused call leaves a running transaction usable."""
+    from pmemobj import ConfinementError
+    other = pmemobj.create(str(tmp_path / "other.pool"))
+    try:
+        pool.root = {"n": 0, "l": [1]}
+        other.root = {"m": 0}
+        d, lst, o = pool.root, pool.root["l"], other.root
+        with pool.confine():
+            d["n"] = 1
+            lst.append(2)
+            for call in (lambda: o["m"], lambda: o.__setitem__("m", 1), lambda: len(o),
+                         lambda: o.__delitem__("m")):
+                with pytest.raises(ConfinementError):
+                    call()
+            with pool.transaction():
+                with pytest.raises(ConfinementError):
+                    o["m"] = 2
+                d["n"] = 2                       # the transaction goes on
+            with pool.confine(read_only=True):   # nests, and narrows
+                assert d["n"] == 2 and lst[1] == 2
+                for call in (lambda: d.__setitem__("n", 3), lambda: lst.append(3),
+                             lambda: d.__delitem__("n")):
+                    with pytest.raises(ConfinementError):
+                        call()
+                with pool.confine():             # an inner block cannot widen it
+                    with pytest.raises(ConfinementError):
+                        d["n"] = 3
+                with pmemobj.unconfined():       # lifted for a block...
+                    o["m"] = 5
+                    d["n"] = 3
+                with pytest.raises(ConfinementError):
+                    d["n"] = 4                   # ...and back after it
+            d["n"] += 1                          # the outer block writes again
+            with pytest.raises(ConfinementError):
+                with other.confine():
+                    pass
+        assert o["m"] == 5 and d["n"] == 4 and list(lst) == [1, 2]
+        o["m"] = 6                               # lifted after the block
+    finally:
+        other.close()
+
+
+def test_confine_is_per_thread(pool, tmp_path):
+    import threading
+    other = pmemobj.create(str(tmp_path / "other.pool"))
+    try:
+        other.root = {"m": 0}
+        o, seen = other.root, []
+
+        def elsewhere() -> None:
+            o["m"] = 1
+            seen.append(o["m"])
+        with pool.confine(read_only=True):
+            t = threading.Thread(target=elsewhere)
+            t.start()
+            t.join(5)
+        assert seen == [1]
+    finally:
+        other.close()
