@@ -62,6 +62,7 @@ static int begin_own(pmo_pool *h)
     if (pmemobj_tx_begin(h->pop, NULL, TX_PARAM_NONE) != 0)
         return pmo_fail_pmdk(PMO_ETXFAIL, "transaction begin");
     pmemobj_tx_set_failure_behavior(POBJ_TX_FAILURE_RETURN);
+    h->logged_count = NULL;
     return 0;
 }
 

@@ -115,6 +115,7 @@ struct pmo_pool {
     struct gc_state *gc;
     uint64_t *commits;     /* bumped after each committed write, if set */
     int wrote;             /* the running transaction changed something */
+    void *logged_count;    /* a counter the running transaction logged */
 };
 
 #define SHORT_MAX 8

@@ -392,16 +392,24 @@ int count_change(pmo_pool *h, int own, uint64_t counter, const char *cdata,
                  size_t cn)
 {
     pmo_in c = {PMO_K_NEW_STR, 0, 0.0, cdata, cn};
-    int64_t count;
     pmo_slot *v;
-    if (!own)
-        return dict_add(h, counter, &c, 1, &count);
     int st = counter_at(h, counter, &c, &v);
-    if (st == 0) {
+    if (st)
+        return st;
+    if (own) {
         v->bits++;
         pmemobj_flush(h->pop, &v->bits, sizeof(v->bits));
+        return 0;
     }
-    return st;
+    /* a batch counts many changes: log the counter once (the log keeps
+     * it until the end; memory freed meanwhile is not reused before) */
+    if (v != h->logged_count) {
+        if ((st = snap(v, sizeof(*v))) != 0)
+            return st;
+        h->logged_count = v;
+    }
+    v->bits++;
+    return 0;
 }
 
 int pmo_dict_set(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,

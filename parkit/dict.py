@@ -42,8 +42,8 @@ class Dict(Object, MutableMapping[Any, Any]):
     # transaction or snapshot the pool confines the thread, so a call that
     # the context forbids fails in C, before doing anything, and the
     # general path raises ContextError.
-    # [] and []= spell out what Object._quick_read/_quick_write do: they
-    # are the measured hot path, and a call frame is 10% of a get.
+    # [], []= and del spell out what Object._quick_read/_quick_write do:
+    # they are the measured hot path, and a call frame is 10% of a get.
 
     def _resolved(self, entry: Any, data: Any) -> None:
         # the writers of the fast path, bound once: counting versions or not
@@ -80,9 +80,12 @@ class Dict(Object, MutableMapping[Any, Any]):
         self._write(_set, key, value)
 
     def __delitem__(self, key: Any) -> None:
-        found = self._quick_write(self._remove, key)
-        if found is _RETRY:
+        try:
+            found = self._remove(key)
+        except _RETRY_ERRORS:
             found = self._write(_delete, key)
+        except pmemobj.PoolFullError as e:   # freeing needs log space
+            raise self._full(e) from e
         if not found:
             raise KeyError(key)
 
