@@ -7,7 +7,9 @@ import time
 from collections.abc import Sequence
 from typing import Any, Iterable, Iterator, List, Optional
 
-from .objects import _RETRY, DETACHED, Object
+import pmemobj
+
+from .objects import _RETRY_ERRORS, _SCALARS, DETACHED, Object
 
 
 def _get(e: Any, d: Any, i: Any) -> Any:
@@ -21,7 +23,7 @@ class Log(Object, Sequence[Any]):
     _dynamic_attributes = False   # hot calls read attributes fast
 
     # append, item reads and len try the resolved pool first, as Dict's
-    # calls do (see parkit/dict.py)
+    # calls do (see parkit/dict.py); append and [] inline it, being hot
 
     def _resolved(self, entry: Any, data: Any) -> None:
         super()._resolved(entry, data)
@@ -31,8 +33,14 @@ class Log(Object, Sequence[Any]):
 
     def append(self, value: Any) -> None:
         """Add *value* at the end."""
-        if self._quick_write(self._push, value) is _RETRY:
-            self._write(lambda e, d: d.append(value))
+        try:
+            self._push(value)
+            return
+        except _RETRY_ERRORS:
+            pass
+        except pmemobj.PoolFullError as e:
+            raise self._full(e) from e
+        self._write(lambda e, d: d.append(value))
 
     def extend(self, values: Iterable[Any]) -> None:
         """Add every item of *values*, atomically."""
@@ -41,9 +49,14 @@ class Log(Object, Sequence[Any]):
 
     def __getitem__(self, i: Any) -> Any:
         if type(i) is int:
-            value = self._quick_read(self._data.__getitem__, i)
-            if value is not _RETRY:
-                return value
+            try:
+                value = self._data[i]
+            except _RETRY_ERRORS:
+                pass
+            else:
+                t = type(value)
+                if t is int or t is str or t in _SCALARS:
+                    return value
         elif not isinstance(i, slice):
             operator.index(i)
         return self._read(_get, i)

@@ -20,7 +20,7 @@ import os
 import threading
 import time
 import uuid as _uuid
-from typing import Any, Callable, Dict, Iterator, Optional, TypedDict, TypeVar, cast
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple, TypedDict, TypeVar, cast
 
 import pmemobj
 
@@ -179,6 +179,13 @@ def _copy(v: Any) -> Any:
 _SPECIAL = (property, classmethod, staticmethod)
 #: values returned as they are: nothing in them can be a live persistent object
 _SCALARS = frozenset({int, str, float, bool, bytes, type(None), complex})
+_MISSING = object()
+_RETRY = object()
+#: What a quick call raises when the general path must take over: the pool
+#: was closed (handed over), or the thread's context forbids the call.
+_RETRY_ERRORS = (pmemobj.PoolClosedError, pmemobj.ConfinementError)
+#: Returned by a write function that changed nothing (no version, no wake-up).
+UNCHANGED: Any = object()
 
 
 class _Attribute:
@@ -192,10 +199,7 @@ class _Attribute:
     def __get__(self, obj: Any, owner: Any = None) -> Any:
         if obj is None:
             return self.default
-        try:
-            return obj._attr_get(self.name)
-        except AttributeError:
-            return self.default
+        return obj._attr_get(self.name, self.default)
 
     def __set__(self, obj: Any, value: Any) -> None:
         obj._attr_set(self.name, value)
@@ -448,19 +452,36 @@ class Object:
 
     # -- persistent attributes ------------------------------------------------------
 
-    def _attr_get(self, name: str) -> Any:
+    # attribute reads and writes are hot: they inline _quick_read/_quick_write
+
+    def _attr_get(self, name: str, default: Any = _MISSING) -> Any:
         missing = _MISSING
-        value = self._quick_read(self._attrs.get, name, missing)
+        try:
+            value = self._attrs.get(name, missing)
+        except _RETRY_ERRORS:
+            value = _RETRY
+        else:
+            t = type(value)
+            if not (t is int or t is str or value is missing or t in _SCALARS):
+                value = _RETRY   # a container: copied out consistently below
         if value is _RETRY:
             value = self._read(lambda e, d: e["attrs"].get(name, missing))
         if value is missing:
+            if default is not missing:
+                return default
             raise AttributeError(f"{type(self).__name__!r} object at {self._path} has "
                                  f"no attribute {name!r}")
         return value
 
     def _attr_set(self, name: str, value: Any) -> None:
-        if self._quick_write(self._attr_store, name, value) is _RETRY:
-            self._write(lambda e, d: e["attrs"].__setitem__(name, value))
+        try:
+            self._attr_store(name, value)
+            return
+        except _RETRY_ERRORS:
+            pass
+        except pmemobj.PoolFullError as e:
+            raise self._full(e) from e
+        self._write(lambda e, d: e["attrs"].__setitem__(name, value))
 
     def _attr_del(self, name: str) -> None:
         def delete(e: Any, d: Any) -> None:
@@ -476,11 +497,14 @@ class Object:
                 f"persistent attributes on a subclass (``{name} = default``)")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith("_") or _has_slot(type(self), name, "__set__"):
-            object.__setattr__(self, name, value)   # local, or a declared one
-        else:
-            self._check_dynamic(name)
+        cls = type(self)
+        how = _SETTING.get((cls, name)) or _setting(cls, name)
+        if how is _STORED:
             self._attr_set(name, value)
+        elif how is _LOCAL:
+            object.__setattr__(self, name, value)
+        else:
+            self._check_dynamic(name)   # raises
 
     def __delattr__(self, name: str) -> None:
         if name.startswith("_") or _has_slot(type(self), name, "__delete__"):
@@ -560,13 +584,38 @@ class Object:
         return (bind_path, (self._path, self._typename()))
 
 
-def _has_slot(cls: type, name: str, method: str) -> bool:
-    """Whether the class attribute *name* (a property, a declared persistent
-    attribute) defines *method*; looked up raw, without calling __get__."""
+_LOCAL, _STORED, _REFUSED = "local", "stored", "refused"
+#: (class, name) -> how an assignment goes: _LOCAL (an instance attribute,
+#: or a property's setter), _STORED (a persistent attribute), _REFUSED
+_SETTING: Dict[Tuple[type, str], str] = {}
+
+
+def _setting(cls: Any, name: str) -> str:
+    if name.startswith("_"):
+        return _LOCAL
+    attr = _class_attribute(cls, name)
+    if isinstance(attr, _Attribute):
+        how = _STORED          # declared on the class
+    elif hasattr(type(attr), "__set__"):
+        how = _LOCAL           # a property, or another data descriptor
+    else:                      # run-time names: not remembered, they are unbounded
+        return _STORED if cls._dynamic_attributes else _REFUSED
+    _SETTING[(cls, name)] = how
+    return how
+
+
+def _class_attribute(cls: type, name: str) -> Any:
+    """The class attribute *name* as stored (no __get__ called), or None."""
     for klass in cls.__mro__:
         if name in klass.__dict__:
-            return hasattr(type(klass.__dict__[name]), method)
-    return False
+            return klass.__dict__[name]
+    return None
+
+
+def _has_slot(cls: type, name: str, method: str) -> bool:
+    """Whether the class attribute *name* (a property, a declared persistent
+    attribute) defines *method*."""
+    return hasattr(type(_class_attribute(cls, name)), method)
 
 
 def _dynamic_getattr(self: Object, name: str) -> Any:
@@ -600,13 +649,6 @@ class _Detached:
 
 
 DETACHED: Any = _Detached()
-_MISSING = object()
-_RETRY = object()
-#: What a quick call raises when the general path must take over: the pool
-#: was closed (handed over), or the thread's context forbids the call.
-_RETRY_ERRORS = (pmemobj.PoolClosedError, pmemobj.ConfinementError)
-#: Returned by a write function that changed nothing (no version, no wake-up).
-UNCHANGED: Any = object()
 
 
 def bind_path(path: str, typename: str) -> Object:

@@ -268,6 +268,57 @@ def test_transaction_rolls_back_on_error(storage):
     assert d["n"] == 5
 
 
+class Temperature(parkit.Object):
+    celsius = 0.0
+
+    @property
+    def fahrenheit(self):
+        return self.celsius * 9 / 5 + 32
+
+    @fahrenheit.setter
+    def fahrenheit(self, value):
+        self.celsius = (value - 32) * 5 / 9
+
+
+class Shelf(parkit.Dict):
+    label = ""
+
+    @property
+    def loud(self):
+        return self.label.upper()
+
+    @loud.setter
+    def loud(self, value):
+        self.label = value.lower()
+
+
+def test_attribute_kinds_each_go_their_way(storage):
+    """Declared attributes persist, properties run their setters, private
+    names stay local, run-time names persist on Objects only; values that
+    are containers come back as copies, or live in a zero-copy context."""
+    t = Temperature("attrs/t")
+    t.fahrenheit = 212
+    assert Temperature("attrs/t").celsius == 100 and t.fahrenheit == 212
+    t.readings = [1, 2]                       # a run-time name, a container value
+    copy = t.readings
+    copy.append(3)
+    assert t.readings == [1, 2] and type(copy) is list
+    with parkit.transaction(t, zero_copy=True):
+        live = t.readings
+        live.append(3)
+    assert Temperature("attrs/t").readings == [1, 2, 3]
+    for i in range(5):                        # many run-time names
+        setattr(t, f"r{i}", i)
+    assert [getattr(Temperature("attrs/t"), f"r{i}") for i in range(5)] == list(range(5))
+    s = Shelf("attrs/s")
+    s.loud = "JAM"
+    s._mine = 1
+    assert Shelf("attrs/s").label == "jam" and s.loud == "JAM"
+    assert not hasattr(Shelf("attrs/s"), "_mine")
+    with pytest.raises(AttributeError, match="declare"):
+        s.other = 1
+
+
 def test_mixing_namespaces_raises_context_error(storage):
     a = parkit.Dict("one/a")
     b = parkit.Dict("two/b")
