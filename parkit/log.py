@@ -22,8 +22,7 @@ class Log(Object, Sequence[Any]):
     _container = "list"
     _dynamic_attributes = False   # hot calls read attributes fast
 
-    # append, item reads and len try the resolved pool first, as Dict's
-    # calls do (see parkit/dict.py); append and [] inline it, being hot
+    # append, [i] and len are quick calls (see Object)
 
     def _resolved(self, entry: Any, data: Any) -> None:
         super()._resolved(entry, data)
@@ -61,8 +60,7 @@ class Log(Object, Sequence[Any]):
             operator.index(i)
         return self._read(_get, i)
 
-    def __len__(self) -> int:
-        return self._data_len()
+    __len__ = Object._data_len
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._read(lambda e, d: list(d)))

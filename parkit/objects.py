@@ -416,34 +416,23 @@ class Object:
         # copied while held: another thread cannot change it half-way
         return value if not copy or type(value) in _SCALARS else copy_out(value)
 
-    # Single calls that are one atomic pmemobj call each (a get, a set, an
-    # append) go straight to the container, without even a hold: a pool
-    # closed meanwhile makes them fail before doing anything.
-
-    def _quick_read(self, read: Callable[..., Any], *args: Any) -> Any:
-        """read(*args) on the resolved pool: its value if plain, or _RETRY
-        (pool closed, or a container: _read copies those consistently)."""
-        try:
-            value = read(*args)
-        except _RETRY_ERRORS:
-            return _RETRY
-        t = type(value)
-        return value if t is int or t is str or t in _SCALARS else _RETRY
-
-    def _quick_write(self, write: Callable[..., Any], *args: Any) -> Any:
-        """write(*args) on the resolved pool: its result, or _RETRY if the
-        pool was closed (nothing was done)."""
-        try:
-            return write(*args)
-        except _RETRY_ERRORS:
-            return _RETRY
-        except pmemobj.PoolFullError as e:
-            raise self._full(e) from e
+    # Quick calls.  A call that is one atomic pmemobj call (a get, a set,
+    # an append, a length) goes straight to the container the object was
+    # last resolved in, without taking the namespace or even a hold.  It
+    # fails before doing anything, with one of _RETRY_ERRORS, if the pool
+    # was handed over to another process meanwhile (it is closed) or if
+    # the thread's transaction or snapshot forbids it (the pool confines
+    # the thread); the general path (_read/_write) then takes over, and
+    # raises ContextError for the latter.  A read that returns a container
+    # also goes the general way, to be copied out consistently.  Each hot
+    # method spells this out itself: a helper's call frame would cost 10%.
 
     def _data_len(self) -> int:
-        """Length of the data container (Dict and Log)."""
-        n = self._quick_read(len, self._data)
-        return int(self._read(lambda e, d: len(d)) if n is _RETRY else n)
+        """Length of the data container: Dict's and Log's __len__."""
+        try:
+            return len(self._data)
+        except _RETRY_ERRORS:
+            return int(self._read(lambda e, d: len(d)))
 
     def _full(self, e: BaseException) -> pmemobj.PoolFullError:
         return pmemobj.PoolFullError(
@@ -451,8 +440,6 @@ class Object:
             f"parkit.set_namespace_size() ({e})")
 
     # -- persistent attributes ------------------------------------------------------
-
-    # attribute reads and writes are hot: they inline _quick_read/_quick_write
 
     def _attr_get(self, name: str, default: Any = _MISSING) -> Any:
         missing = _MISSING
