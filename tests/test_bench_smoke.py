@@ -40,16 +40,21 @@ def test_bench_smoke(tmp_path):
     assert {r["config"] for r in data["ops"] if r["spec"] == "pmemobj-force"} == {"force"}
     assert {r["config"] for r in data["ops"] if r["spec"] == "pmemobj-msync"} == {"msync"}
 
-    # parkit's Dict, in its own worker per mode, versioned and (dict.set) unversioned
+    # parkit's Dict, Log and Object, in their own worker per mode, versioned
+    # and (the writes) unversioned
     pk = {(r["spec"], r["op"], r["mode"]): r for r in data["ops"] if r["system"] == "parkit"}
     for mode in ("force", "msync"):
-        for op in ("dict.set", "dict.update", "dict.get", "dict.delete"):
+        for op in ("dict.set", "dict.update", "dict.get", "dict.delete", "list.append",
+                   "list.index", "obj.setattr", "obj.getattr"):
             for how in ("tx/op", "batch"):
                 assert pk[(f"parkit-{mode}", op, how)]["ops_per_s"] > 0, (mode, op, how)
                 assert pk[(f"parkit-{mode}", op, how)]["config"] == mode
-        unversioned = pk[(f"parkit-{mode}-unversioned", "dict.set", "tx/op")]
-        assert unversioned["ops_per_s"] > 0
-        assert unversioned["config"] == f"{mode},versioned=False"
+        assert pk[(f"parkit-{mode}", "list.iterate", "scan")]["ops_per_s"] > 0
+        for op in ("dict.set", "list.append", "obj.setattr"):
+            unversioned = pk[(f"parkit-{mode}-unversioned", op, "tx/op")]
+            assert unversioned["ops_per_s"] > 0
+            assert unversioned["config"] == f"{mode},versioned=False"
+        assert (f"parkit-{mode}-unversioned", "dict.get", "tx/op") not in pk
     assert any(t["target"].startswith("parkit force: one process alone")
                for t in data["targets"])
     assert "PARKIT -- one process alone" in proc.stdout

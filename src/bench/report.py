@@ -159,12 +159,14 @@ def profile_lines(res: Results) -> List[str]:
 
 # -- parkit ---------------------------------------------------------------------
 
-PARKIT_OPS = ("dict.set", "dict.update", "dict.get", "dict.delete")
+#: (operation, mode) rows of the parkit table: every operation of the suite
+PARKIT_ROWS = [(op, mode) for op, _, modes, _ in OPS for mode in modes]
 
 
 def parkit_table(res: Results) -> List[str]:
-    """parkit.Dict against pmemobj's PersistentDict, operation by operation,
-    in each mode: the rates and their ratios."""
+    """parkit's Dict, Log and Object against pmemobj's PersistentDict,
+    PersistentList and PersistentObject, operation by operation, in each
+    mode: the rates and their ratios."""
     modes = [m for m in ("force", "msync") if res.has(f"parkit-{m}")]
     if not modes:
         return []
@@ -172,30 +174,31 @@ def parkit_table(res: Results) -> List[str]:
     head = f"{'operation':13s} {'mode':6s} " + "   ".join(group for _ in modes)
     over = " " * 21 + "   ".join(f"{' ' + m + ' ':-^{len(group)}s}" for m in modes)
     batch = (res.data.get("meta") or {}).get("batch", "?")
-    lines = ["PARKIT -- one process alone: parkit.Dict vs pmemobj PersistentDict, same "
+    lines = ["PARKIT -- one process alone: parkit's Dict, Log and Object (declaring a0..a7) "
+             "vs pmemobj's\n  PersistentDict, PersistentList and PersistentObject, same "
              "operations, same counts\n  (str keys, int values; tx/op = every call its own "
-             f"transaction; batch = {batch} calls in one\n  `with parkit.transaction(d)`, "
-             "reads in `parkit.snapshot(d)`; ratio = parkit / pmemobj, the requirement\n  "
-             "is 1.00x; unversioned = Dict(path, versioned=False): writes without the version count)",
+             f"transaction; batch = {batch} calls in one\n  `with parkit.transaction(ns)`, "
+             "reads in `parkit.snapshot(ns)`; ratio = parkit / pmemobj, the requirement\n  "
+             "is 1.00x; unversioned = versioned=False: writes without the version count)",
              over, head, "-" * len(head)]
-    for op in PARKIT_OPS:
-        for mode in ("tx/op", "batch"):
-            line = f"{op:13s} {mode:6s} "
-            groups = []
-            for m in modes:
-                pm = res.rate(f"pmemobj-{m}", op, mode)
-                pk = res.rate(f"parkit-{m}", op, mode)
-                nv = res.rate(f"parkit-{m}-unversioned", op, mode)
-                groups.append(f"{fmt_rate(pm):>9s} {fmt_rate(pk):>9s} "
-                              f"{fmt_ratio(ratio(pk, pm)):>7s} {fmt_rate(nv):>11s} "
-                              f"{(fmt_ratio(ratio(nv, pm)) if nv else '-'):>7s}")
-            lines.append(line + "   ".join(groups))
+    for op, mode in PARKIT_ROWS:
+        groups = []
+        for m in modes:
+            pm = res.rate(f"pmemobj-{m}", op, mode)
+            pk = res.rate(f"parkit-{m}", op, mode)
+            nv = res.rate(f"parkit-{m}-unversioned", op, mode)
+            groups.append(f"{fmt_rate(pm):>9s} {fmt_rate(pk):>9s} "
+                          f"{fmt_ratio(ratio(pk, pm)):>7s} {fmt_rate(nv):>11s} "
+                          f"{(fmt_ratio(ratio(nv, pm)) if nv else '-'):>7s}")
+        lines.append(f"{op:13s} {mode:6s} " + "   ".join(groups))
     # what parkit adds to each call, in force mode, where it is not hidden by msync
     added = []
-    for op in PARKIT_OPS:
+    for op, mode in PARKIT_ROWS:
+        if mode != "tx/op":
+            continue
         pm, pk = res.rate("pmemobj-force", op, "tx/op"), res.rate("parkit-force", op, "tx/op")
         if pm and pk:
-            added.append(f"{op.split('.')[1]} {1e9 / pk - 1e9 / pm:+.0f} ns")
+            added.append(f"{op} {1e9 / pk - 1e9 / pm:+.0f} ns")
     if added:
         lines.append("  force, tx/op: parkit adds per call " + ", ".join(added))
     counts = ", ".join(f"{m} {res.counts[f'parkit-{m}']:,}" for m in modes)
@@ -288,17 +291,17 @@ def targets(res: Results) -> List[Dict[str, Any]]:
                 "lmdb not installed" if not res.has("lmdb-sync") else ""),
     ]
     # parkit: "one process alone runs as fast as plain pmemobj"
-    for mode, op, how, variant in (
-            ("force", "dict.set", "tx/op", ""), ("force", "dict.set", "tx/op", "-unversioned"),
-            ("force", "dict.get", "tx/op", ""), ("force", "dict.set", "batch", ""),
-            ("msync", "dict.set", "tx/op", "")):
-        what = "one tx per op" if how == "tx/op" else "in parkit.transaction batches"
+    checks = [("force", op, how, "") for op, how in PARKIT_ROWS if how != "batch"]
+    checks += [("force", "dict.set", "tx/op", "-unversioned"),
+               ("force", "dict.set", "batch", ""), ("msync", "dict.set", "tx/op", "")]
+    for mode, op, how, variant in checks:
+        what = {"tx/op": "one tx per op", "batch": "in parkit.transaction batches",
+                "scan": "one pass"}[how]
         spec = f"parkit-{mode}{variant}"
-        kind = "unversioned Dict" if variant else "Dict"
+        kind = "unversioned " if variant else ""
         out.append(_target(
-            f"parkit {mode}: one process alone, {kind} {op.split('.')[1]} ({what}) as fast "
-            f"as pmemobj PersistentDict", res.rate(spec, op, how),
-            res.rate(f"pmemobj-{mode}", op, how), 1.0,
+            f"parkit {mode}: one process alone, {kind}{op} ({what}) as fast as pmemobj",
+            res.rate(spec, op, how), res.rate(f"pmemobj-{mode}", op, how), 1.0,
             "" if res.has(spec) else f"{spec} not run"))
     return out
 

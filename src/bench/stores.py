@@ -2,8 +2,8 @@
 
 Every adapter holds three containers -- a mapping ("dict"), a sequence
 ("list") and a record with attributes a0..a7 ("obj") -- and offers the
-same operations (parkit holds the mapping only: ``Store.ops`` lists what
-an adapter runs).  ``dict_set(items)`` and friends are the plain loops, run
+same operations (``Store.ops`` lists what an adapter runs when it is not
+all of them).  ``dict_set(items)`` and friends are the plain loops, run
 either one operation per transaction (the ``*_each`` variants; for systems
 that commit on every statement they are the same loop) or, in batch mode,
 inside ``with store.txn(family):`` around a slice of the data.
@@ -151,7 +151,31 @@ class Store:
 # ---------------------------------------------------------------------------
 
 
-class PmemobjStore(Store):
+class PythonObjects(Store):
+    """Lists that append and iterate, and records with attributes, as
+    Python objects do (pmemobj's and parkit's)."""
+
+    def list_append(self, values: List[int]) -> None:
+        append = self.l.append
+        for v in values:
+            append(v)
+
+    def list_iterate(self) -> None:
+        for _ in self.l:
+            pass
+
+    def obj_set(self, items: Items) -> None:
+        o = self.o
+        for name, v in items:
+            setattr(o, name, v)
+
+    def obj_get(self, names: List[str]) -> None:
+        o = self.o
+        for name in names:
+            getattr(o, name)
+
+
+class PmemobjStore(PythonObjects):
     """pmemobj: PersistentDict, PersistentList and a PersistentObject.  An
     operation outside ``pool.transaction()`` is its own transaction."""
 
@@ -197,25 +221,6 @@ class PmemobjStore(Store):
         from bench.records import PRecord
         self.o = None
         self.o = self._replace("o", self.pool.new(PRecord))
-
-    def list_append(self, values: List[int]) -> None:
-        append = self.l.append
-        for v in values:
-            append(v)
-
-    def list_iterate(self) -> None:
-        for _ in self.l:
-            pass
-
-    def obj_set(self, items: Items) -> None:
-        o = self.o
-        for name, v in items:
-            setattr(o, name, v)
-
-    def obj_get(self, names: List[str]) -> None:
-        o = self.o
-        for name in names:
-            getattr(o, name)
 
     def reopen_times(self, cycles: int) -> Dict[str, List[float]]:
         """Python opens alternate with raw pmemobj_open/close calls on the
@@ -269,13 +274,13 @@ def _raw_libpmemobj() -> Any:
     return lib
 
 
-class ParkitStore(Store):
-    """parkit: one ``parkit.Dict`` at "bench/d" under a storage path of its
-    own, used by this process alone.  A call outside ``parkit.transaction``
-    is its own transaction; batches of writes run in ``parkit.transaction(d)``
-    and batches of reads in ``parkit.snapshot(d)``.  Only the dict
-    operations run (parkit's containers are what this compares, not lists
-    or records); the unversioned variant runs the writes (reads are the same).
+class ParkitStore(PythonObjects):
+    """parkit: a ``Dict``, a ``Log`` and a record (an ``Object`` subclass
+    declaring a0..a7) in namespace "bench" under a storage path of its own,
+    used by this process alone.  A call outside ``parkit.transaction`` is
+    its own transaction; batches of writes run in ``parkit.transaction``
+    and batches of reads in ``parkit.snapshot``.  The unversioned variant
+    runs the writes only (reads are the same).
 
     The durability mode is parkit's: it sets PMEM_IS_PMEM_FORCE itself when
     imported (force unless PARKIT_DURABILITY=msync), and the store reports
@@ -283,11 +288,11 @@ class ParkitStore(Store):
 
     system = "parkit"
     PATH = "bench/d"
+    WRITES = ("dict.set", "dict.update", "dict.delete", "list.append", "obj.setattr")
 
     def __init__(self, versioned: bool):
         self.versioned = versioned
-        self.ops = (("dict.set", "dict.update", "dict.get", "dict.delete") if versioned
-                    else ("dict.set", "dict.update", "dict.delete"))
+        self.ops = None if versioned else self.WRITES
 
     def open(self, path: str) -> None:
         import parkit
@@ -298,22 +303,36 @@ class ParkitStore(Store):
                      if mode == "force" else "PARKIT_DURABILITY=msync: msync at every commit")
         parkit.set_storage_path(os.path.join(path, "parkit"))
         self.d = parkit.Dict(self.PATH, versioned=self.versioned)
+        self.l = self.o = None
 
     def close(self) -> None:
-        self.d = None
+        self.d = self.l = self.o = None
         self.parkit.close_all()
 
     def txn(self, family: str) -> Any:
-        return self.parkit.transaction(self.d)
+        return self.parkit.transaction("bench")
 
     def rtxn(self, family: str) -> Any:
-        return self.parkit.snapshot(self.d)
+        return self.parkit.snapshot("bench")
+
+    def _fresh(self, old: Any, make: Any) -> Any:
+        """Drop *old* (its data is freed when the drop commits) and make an
+        empty one at the same path."""
+        if old is not None:
+            old.drop()
+        return make()
 
     def dict_reset(self) -> None:
-        """Drop the Dict (its data is freed when the drop commits) and
-        create an empty one at the same path."""
-        self.d.drop()
-        self.d = self.parkit.Dict(self.PATH, versioned=self.versioned)
+        self.d = self._fresh(self.d, lambda: self.parkit.Dict(
+            self.PATH, versioned=self.versioned))
+
+    def list_reset(self) -> None:
+        self.l = self._fresh(self.l, lambda: self.parkit.Log(
+            "bench/l", versioned=self.versioned))
+
+    def obj_reset(self) -> None:
+        from bench.parkit_records import KRecord
+        self.o = self._fresh(self.o, lambda: KRecord("bench/o", versioned=self.versioned))
 
 
 class LmdbStore(Store):
