@@ -116,6 +116,8 @@ struct pmo_pool {
     uint64_t *commits;     /* bumped after each committed write, if set */
     int wrote;             /* the running transaction changed something */
     void *logged_count;    /* a counter the running transaction logged */
+    uint64_t counter_dict; /* where the last counter was found: dict, */
+    int64_t counter_pos;   /* ... and entry number (a hint, checked) */
 };
 
 #define SHORT_MAX 8

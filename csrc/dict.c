@@ -349,18 +349,25 @@ static int dict_set(pmo_pool *h, uint64_t off, const pmo_in *k, int64_t khash,
     return r == 0 ? insert(h, d, hash, k, v) : r;
 }
 
-/* The int slot under str key k of dict off (a counter). */
+/* The int slot under str key k of dict off (a counter).  The entry found
+ * last time is tried first: a live entry holding the key is the key's one
+ * entry, wherever a rebuild of the table left it. */
 static int counter_at(pmo_pool *h, uint64_t off, const pmo_in *k, pmo_slot **slot)
 {
     struct pmo_dict *d;
     uint64_t ixpos;
-    int64_t pos;
+    int64_t pos = h->counter_pos;
     int st = dict_at(h, off, &d);
     if (st)
         return st;
-    int r = lookup(h, d, k, key_hash(k, 0), &ixpos, &pos);
-    if (r != 1)
-        return r == 0 ? PMO_EKEY : r;
+    if (h->counter_dict != off || d->table == 0 || (uint64_t)pos >= d->filled ||
+            key_eq(h, &dict_entries(h, d)[pos].key, k) != 1) {
+        int r = lookup(h, d, k, key_hash(k, 0), &ixpos, &pos);
+        if (r != 1)
+            return r == 0 ? PMO_EKEY : r;
+        h->counter_dict = off;
+        h->counter_pos = pos;
+    }
     *slot = &dict_entries(h, d)[pos].value;
     if ((*slot)->kind != PMO_K_INT)
         return pmo_fail(PMO_EINVAL, "the value is not an int");
