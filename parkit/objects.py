@@ -65,7 +65,7 @@ class _Context:
 
 class _OpenContexts:
     """Transactions and snapshots open in this process, in any thread.
-    While there are none, hot calls skip the (dearer) per-thread check."""
+    While there are none, the general paths skip the per-thread check."""
 
     __slots__ = ("count", "lock")
 
@@ -477,11 +477,10 @@ class Object:
             del e["attrs"][name]
         self._write(delete)
 
-    def _check_dynamic(self, name: str) -> None:
-        if not self._dynamic_attributes:
-            raise AttributeError(
-                f"{type(self).__name__!r} object has no attribute {name!r}: declare "
-                f"persistent attributes on a subclass (``{name} = default``)")
+    def _undeclared(self, name: str) -> AttributeError:
+        return AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}: declare "
+            f"persistent attributes on a subclass (``{name} = default``)")
 
     def __setattr__(self, name: str, value: Any) -> None:
         cls = type(self)
@@ -491,14 +490,15 @@ class Object:
         elif how is _LOCAL:
             object.__setattr__(self, name, value)
         else:
-            self._check_dynamic(name)   # raises
+            raise self._undeclared(name)
 
     def __delattr__(self, name: str) -> None:
         if name.startswith("_") or _has_slot(type(self), name, "__delete__"):
             object.__delattr__(self, name)
-        else:
-            self._check_dynamic(name)
+        elif self._dynamic_attributes:
             self._attr_del(name)
+        else:
+            raise self._undeclared(name)
 
     # -- identity and metadata ----------------------------------------------------------
 
@@ -573,7 +573,9 @@ class Object:
 
 _LOCAL, _STORED, _REFUSED = "local", "stored", "refused"
 #: (class, name) -> how an assignment goes: _LOCAL (an instance attribute,
-#: or a property's setter), _STORED (a persistent attribute), _REFUSED
+#: or a property's setter), _STORED (a persistent attribute), _REFUSED.
+#: Names the class defines are remembered: classes are not expected to
+#: change their attributes after their first instance is used.
 _SETTING: Dict[Tuple[type, str], str] = {}
 
 

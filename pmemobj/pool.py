@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import errno
+import fcntl
 import logging
 import os
 import shutil
@@ -98,6 +99,38 @@ def set_max_size(path: PathLike, max_size: int) -> None:
     _write_poolset(path, max_size)
 
 
+#: libpmemobj's smallest part file: a smaller one was never part of a heap
+_MIN_PART = 2 << 20
+
+
+def _check_last_part(path: str) -> None:
+    """A part file shorter than libpmemobj's least is one being added to a
+    growable pool, or one a crash left unfinished (empty).  libpmemobj
+    refuses the pool then, or dies of SIGBUS if the pool is open elsewhere.
+    If another process has the pool open (libpmemobj locks the first part
+    meanwhile), it is in use: it may be adding this very part.  If not,
+    the heap never reached the part: it goes."""
+    try:
+        parts = sorted(e.path for e in os.scandir(parts_dir(path))
+                       if e.is_file() and e.name.endswith(".pmem"))
+    except OSError:
+        return
+    if len(parts) < 2 or os.stat(parts[-1]).st_size >= _MIN_PART:
+        return
+    fd = os.open(parts[0], os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PoolInUseError(errno.EAGAIN, "pool is in use: it is already open in "
+                                 "this or another process", path) from None
+        if os.stat(parts[-1]).st_size < _MIN_PART:
+            log.warning("%s: removing %s, a part a crash left unfinished", path, parts[-1])
+            os.unlink(parts[-1])
+    finally:
+        os.close(fd)   # (drops the lock)
+
+
 def _inspect(path: str) -> int:
     """Check that *path* looks like a pool before libpmemobj maps it (it
     crashes on some malformed files); return the size it may map."""
@@ -120,6 +153,7 @@ def _inspect(path: str) -> int:
         size = poolset_size(path)
         if os.path.isdir(parts_dir(path)) and not _poolset_points_home(path):
             _write_poolset(path, size)  # the pool was moved or copied
+        _check_last_part(path)
         return size
     if st.st_size == 0:
         raise ForeignFileError(errno.EINVAL, "file is empty, not a pool", path)

@@ -435,3 +435,37 @@ def test_confine_is_per_thread(pool, tmp_path):
         assert seen == [1]
     finally:
         other.close()
+
+
+GROWER = r"""
+import sys
+import pmemobj
+with pmemobj.open(sys.argv[1]) as pool:
+    print("open", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_part_left_empty_by_a_crash_while_growing_is_dropped(tmp_path):
+    """A crash while libpmemobj adds a part to a growable pool can leave
+    the new part file empty (seen in the crash harness), and libpmemobj
+    then refuses the pool.  Opening drops such a part, but never while
+    another process has the pool open: it may be adding that part."""
+    path = str(tmp_path / "g.pool")
+    with pmemobj.PersistentObjectPool(path, "x", pool_size=64 << 20, growable=True) as pool:
+        pool.root = {"kept": [1, 2, 3]}
+    first = sorted(os.listdir(pmemobj.parts_dir(path)))[0]
+    empty = os.path.join(pmemobj.parts_dir(path), f"{int(first.split('.')[0]) + 1:06d}.pmem")
+    owner = subprocess.Popen([sys.executable, "-c", GROWER, path], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout.readline().strip() == "open"
+        open(empty, "w").close()   # as if the owner were adding it now
+        with pytest.raises(PoolInUseError):
+            pmemobj.open(path)
+        assert os.path.exists(empty)
+    finally:
+        owner.communicate("\n", timeout=30)
+    with pmemobj.open(path) as pool:
+        assert pool.root["kept"] == [1, 2, 3]
+    assert not os.path.exists(empty)
