@@ -74,6 +74,27 @@ static unsigned forks;
  * touches memory the pool no longer maps; and across fork(), so that a
  * child never starts with it held. */
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+static pmo_pool *open_pools;   /* opened in this process; under maps_lock */
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+/* In a child, the parent's pool mappings are gone (MADV_DONTFORK, below)
+ * but libpmemobj still has them registered by address: a pool the child
+ * opens must not be mapped there, or libpmemobj refuses it (EEXIST).  Keep
+ * the ranges taken, with inaccessible memory. */
+static void reserve_parent_ranges(void)
+{
+    for (pmo_pool *h = open_pools; h != NULL; h = h->next_open) {
+        void *p = mmap((void *)h->pop, h->limit, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+                       MAP_FIXED_NOREPLACE, -1, 0);
+        if (p != MAP_FAILED && p != (void *)h->pop)
+            munmap(p, h->limit);   /* an old kernel took it as a hint */
+    }
+    open_pools = NULL;   /* none is the child's */
+}
 
 static void before_fork(void) { pthread_mutex_lock(&maps_lock); }
 static void after_fork_parent(void) { pthread_mutex_unlock(&maps_lock); }
@@ -81,6 +102,9 @@ static void after_fork_parent(void) { pthread_mutex_unlock(&maps_lock); }
 static void after_fork_child(void)
 {
     forks++;
+    confined_to = NULL;   /* the parent's pools are not the child's */
+    confined_ro = 0;
+    reserve_parent_ranges();
     pthread_mutex_unlock(&maps_lock);
 }
 
@@ -390,6 +414,8 @@ static int attach(pmo_pool *h, PMEMobjpool *pop, uint64_t limit)
     h->uuid_lo = r.pool_uuid_lo;
     h->limit = limit;
     h->forks = forks;
+    h->next_open = open_pools;
+    open_pools = h;
     dontfork(h);
     pthread_mutex_unlock(&maps_lock);
     h->was_clean = root->clean == 1;
@@ -501,6 +527,11 @@ int pmo_close(pmo_pool *h)
     h->root->clean = 1;
     pmemobj_persist(h->pop, &h->root->clean, sizeof(h->root->clean));
     pthread_mutex_lock(&maps_lock);
+    for (pmo_pool **p = &open_pools; *p != NULL; p = &(*p)->next_open)
+        if (*p == h) {
+            *p = h->next_open;
+            break;
+        }
     pmemobj_close(h->pop);
     h->pop = NULL;
     h->root = NULL;

@@ -104,6 +104,7 @@ struct gc_state;
 
 struct pmo_pool {
     PMEMobjpool *pop;
+    struct pmo_pool *next_open;   /* the list of open pools (maps_lock) */
     pthread_mutex_t lock;  /* recursive; held through a transaction */
     uint64_t limit;        /* offsets at or past this are corrupt */
     uint64_t uuid_lo;

@@ -418,6 +418,25 @@ def test_confine_refuses_other_pools_and_writes_when_read_only(pool, tmp_path):
         other.close()
 
 
+def test_a_child_forked_while_confined_is_not(pool, tmp_path):
+    """The parent's confinement names the parent's pool: a forked child
+    uses pools of its own freely.  (Its new pool is never mapped where
+    the parent's open pool is: libpmemobj would refuse it, EEXIST.)"""
+    with pool.confine(read_only=True):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                owns = [pmemobj.create(str(tmp_path / f"child{i}.pool")) for i in range(3)]
+                for own in owns:
+                    own.root = {"ok": True}
+                code = 0 if all(own.root["ok"] for own in owns) else 1
+            finally:
+                os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_confine_is_per_thread(pool, tmp_path):
     import threading
     other = pmemobj.create(str(tmp_path / "other.pool"))
