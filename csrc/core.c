@@ -8,6 +8,7 @@
  * end: other threads wait instead of writing into it.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,12 @@ static __thread pmo_pool *tx_owner;   /* pool of this thread's transaction */
 static __thread int tx_depth;         /* explicit transactions it nests */
 static __thread pmo_pool *confined_to; /* the one pool this thread may use */
 static __thread int confined_ro;       /* ... and only to read */
+#define CONFINE_DEPTH 64
+static __thread struct outer_confinement {
+    pmo_pool *to;
+    int ro;
+} confine_stack[CONFINE_DEPTH];        /* the enclosing confinements */
+static __thread int confine_depth;
 
 int pmo_fail(int status, const char *fmt, ...)
 {
@@ -104,6 +111,7 @@ static void after_fork_child(void)
     forks++;
     confined_to = NULL;   /* the parent's pools are not the child's */
     confined_ro = 0;
+    confine_depth = 0;
     reserve_parent_ranges();
     pthread_mutex_unlock(&maps_lock);
 }
@@ -154,16 +162,27 @@ static int check_confined(pmo_pool *h, int write)
                     : "this thread may only read this pool");
 }
 
-void pmo_confine(pmo_pool *h, int read_only)
+int pmo_confine_push(pmo_pool *h, int read_only)
 {
+    if (confine_depth == CONFINE_DEPTH)
+        return pmo_fail(PMO_EINVAL, "confinements nested too deep");
+    if (h != NULL && confined_to != NULL && confined_to != h)
+        return pmo_fail(PMO_ECONFINED, "this thread is confined to another pool");
+    confine_stack[confine_depth].to = confined_to;
+    confine_stack[confine_depth].ro = confined_ro;
+    confine_depth++;
+    confined_ro = h != NULL && (read_only || (confined_to == h && confined_ro));
     confined_to = h;
-    confined_ro = read_only;
+    return 0;
 }
 
-pmo_pool *pmo_confinement(int *read_only)
+void pmo_confine_pop(void)
 {
-    *read_only = confined_ro;
-    return confined_to;
+    if (confine_depth > 0) {
+        confine_depth--;
+        confined_to = confine_stack[confine_depth].to;
+        confined_ro = confine_stack[confine_depth].ro;
+    }
 }
 
 /* Lock the pool and make sure a transaction of this pool runs: begin one
@@ -381,6 +400,22 @@ void pmo_handle_free(pmo_pool *h)
     free(h);
 }
 
+/* libpmemobj allocates about 8 MiB of run-time state at each open and
+ * frees it at close.  glibc gives the top of its heap back to the kernel
+ * on such frees, and the next open faults it all in again: 3-4 ms of a
+ * parkit hand-off that otherwise takes 1.5.  Keep some top padding
+ * instead (address space, resident only once used), unless the user
+ * tuned it through glibc's own variable. */
+static void keep_heap_top(void)
+{
+    static int done;
+    if (!done) {
+        done = 1;
+        if (getenv("MALLOC_TOP_PAD_") == NULL)
+            mallopt(M_TOP_PAD, 16 << 20);
+    }
+}
+
 /* Check or set up our root structure on a freshly opened pool. */
 static int attach(pmo_pool *h, PMEMobjpool *pop, uint64_t limit)
 {
@@ -460,6 +495,7 @@ int pmo_create(pmo_pool *h, const char *path, const char *layout,
         return pmo_fail(PMO_EINVAL, "handle already holds a pool");
     }
     errno = 0;
+    keep_heap_top();
     PMEMobjpool *pop = create_sds(path, layout, size, mode, sds);
     if (pop == NULL && sds && errno != EEXIST && errno != ENOENT &&
         errno != EACCES && errno != EINVAL && errno != ENOSPC) {
@@ -483,6 +519,7 @@ int pmo_open(pmo_pool *h, const char *path, const char *layout,
         return pmo_fail(PMO_EINVAL, "handle already holds a pool");
     }
     errno = 0;
+    keep_heap_top();
     PMEMobjpool *pop = pmemobj_open(path, layout);
     if (pop == NULL) {
         int st = pmo_fail_pmdk(PMO_EOS, "cannot open pool");

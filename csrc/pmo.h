@@ -138,10 +138,11 @@ int pmo_probe(const char *path, const char *layout);
 int pmo_is_open(pmo_pool *h);
 void pmo_count_commits(pmo_pool *h, uint64_t *counter);
 int pmo_hold(pmo_pool *h);
-/* Confine the calling thread to pool h (NULL: lift it), read-only if
- * read_only: calls on other pools, or writes, fail with PMO_ECONFINED. */
-void pmo_confine(pmo_pool *h, int read_only);
-pmo_pool *pmo_confinement(int *read_only);
+/* Confine the calling thread to pool h, read-only if read_only, until the
+ * matching pop: calls on other pools, or writes, fail with PMO_ECONFINED.
+ * h NULL lifts the confinement.  Nests; a nested one cannot widen. */
+int pmo_confine_push(pmo_pool *h, int read_only);
+void pmo_confine_pop(void);
 void pmo_dontfork(pmo_pool *h);
 void pmo_unhold(pmo_pool *h);
 int pmo_was_clean(pmo_pool *h);

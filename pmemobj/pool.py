@@ -23,7 +23,6 @@ from typing import Any, Dict, Optional, Set, Union
 from . import _binding as b
 from ._binding import ffi, lib
 from .errors import (
-    ConfinementError,
     ForeignFileError,
     PmemError,
     PoolClosedError,
@@ -282,33 +281,31 @@ class Hold:
 
 
 class Confine:
-    """See :meth:`PersistentObjectPool.confine` and :func:`unconfined`."""
+    """See :meth:`PersistentObjectPool.confine` and :func:`unconfined`.
+    The enclosing confinements are kept per thread in C: one instance
+    serves any number of blocks, nested or in several threads."""
 
-    __slots__ = ("_h", "_read_only", "_outer")
+    __slots__ = ("_h", "_read_only")
 
     def __init__(self, h: Any, read_only: bool):
         self._h, self._read_only = h, read_only
 
     def __enter__(self) -> None:
-        ro = ffi.new("int *")
-        outer = lib.pmo_confinement(ro)
-        if self._h == ffi.NULL:        # unconfined(): lift it
-            read_only = False
-        elif outer == ffi.NULL or outer == self._h:
-            read_only = self._read_only or bool(ro[0])
-        else:
-            raise ConfinementError("this thread is confined to another pool")
-        self._outer = (outer, ro[0])
-        lib.pmo_confine(self._h, read_only)
+        st = lib.pmo_confine_push(self._h, self._read_only)
+        if st:
+            raise b.error(st)
 
     def __exit__(self, *exc: Any) -> None:
-        lib.pmo_confine(*self._outer)
+        lib.pmo_confine_pop()
+
+
+_UNCONFINED = Confine(ffi.NULL, False)
 
 
 def unconfined() -> Confine:
     """A context manager lifting this thread's confinement (see
     :meth:`PersistentObjectPool.confine`) for its block, restoring it after."""
-    return Confine(ffi.NULL, False)
+    return _UNCONFINED
 
 
 class PersistentObjectPool:
@@ -374,6 +371,7 @@ class PersistentObjectPool:
         _open_pools.add(self)
         self.mm = MemoryManager(self, self._h)
         self._hold = Hold(self._h)
+        self._confines = (Confine(self._h, False), Confine(self._h, True))
         self.recovered: Optional[Dict[str, int]] = None
         if not lib.pmo_was_clean(self._h) and collect_unclean:
             log.warning("%s was not closed cleanly; collecting garbage", path)
@@ -411,9 +409,9 @@ class PersistentObjectPool:
         block: using an object of another pool raises ConfinementError, as
         does any write when *read_only*, and nothing is done.  Other
         threads are not affected.  Nests (an inner block cannot widen the
-        outer one); not re-entrant across threads: make one per block."""
+        outer one)."""
         self._require_open()
-        return Confine(self._h, read_only)
+        return self._confines[bool(read_only)]
 
     def count_commits(self, counter: Any) -> None:
         """After each committed transaction that changed something, add 1
