@@ -391,6 +391,20 @@ pmo_pool *pmo_handle_new(void)
     return h;
 }
 
+pmo_counter *pmo_counter_new(uint64_t d, const char *key, size_t n)
+{
+    pmo_counter *c = malloc(sizeof(*c) + n);
+    if (c != NULL) {
+        c->dict = d;
+        c->pos = -1;
+        c->n = n;
+        memcpy(c->key, key, n);
+    }
+    return c;
+}
+
+void pmo_counter_free(pmo_counter *c) { free(c); }
+
 void pmo_handle_free(pmo_pool *h)
 {
     if (h == NULL)

@@ -117,8 +117,6 @@ struct pmo_pool {
     uint64_t *commits;     /* bumped after each committed write, if set */
     int wrote;             /* the running transaction changed something */
     void *logged_count;    /* a counter the running transaction logged */
-    uint64_t counter_dict; /* where the last counter was found: dict, */
-    int64_t counter_pos;   /* ... and entry number (a hint, checked) */
 };
 
 #define SHORT_MAX 8
@@ -190,7 +188,13 @@ int traverse(pmo_pool *h, uint64_t off, slot_visit vs, sub_visit vsub,
 
 /* -- dict internals (dict.c), used by release -- */
 struct pmo_entry *dict_entries(pmo_pool *h, struct pmo_dict *d);
-int count_change(pmo_pool *h, int own, uint64_t counter, const char *cdata,
-                 size_t cn);
+struct pmo_counter {
+    uint64_t dict;         /* offset of the dict */
+    int64_t pos;           /* entry it was found at last (a hint, checked) */
+    size_t n;
+    char key[];            /* UTF-8, n bytes */
+};
+
+int count_change(pmo_pool *h, int own, pmo_counter *c);
 
 #endif

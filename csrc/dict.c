@@ -349,24 +349,26 @@ static int dict_set(pmo_pool *h, uint64_t off, const pmo_in *k, int64_t khash,
     return r == 0 ? insert(h, d, hash, k, v) : r;
 }
 
-/* The int slot under str key k of dict off (a counter).  The entry found
- * last time is tried first: a live entry holding the key is the key's one
- * entry, wherever a rebuild of the table left it. */
-static int counter_at(pmo_pool *h, uint64_t off, const pmo_in *k, pmo_slot **slot)
+/* The int slot under str key k of dict off.  *hint, if hint is not NULL,
+ * is the entry it was found at last: tried first (a live entry holding the
+ * key is the key's one entry, wherever a rebuild of the table left it),
+ * and updated. */
+static int int_slot(pmo_pool *h, uint64_t off, const pmo_in *k, int64_t *hint,
+                    pmo_slot **slot)
 {
     struct pmo_dict *d;
     uint64_t ixpos;
-    int64_t pos = h->counter_pos;
+    int64_t pos = hint ? *hint : -1;
     int st = dict_at(h, off, &d);
     if (st)
         return st;
-    if (h->counter_dict != off || d->table == 0 || (uint64_t)pos >= d->filled ||
+    if (d->table == 0 || pos < 0 || (uint64_t)pos >= d->filled ||
             key_eq(h, &dict_entries(h, d)[pos].key, k) != 1) {
         int r = lookup(h, d, k, key_hash(k, 0), &ixpos, &pos);
         if (r != 1)
             return r == 0 ? PMO_EKEY : r;
-        h->counter_dict = off;
-        h->counter_pos = pos;
+        if (hint)
+            *hint = pos;
     }
     *slot = &dict_entries(h, d)[pos].value;
     if ((*slot)->kind != PMO_K_INT)
@@ -379,7 +381,7 @@ static int dict_add(pmo_pool *h, uint64_t off, const pmo_in *k, int64_t delta,
                     int64_t *value)
 {
     pmo_slot *v;
-    int st = counter_at(h, off, k, &v);
+    int st = int_slot(h, off, k, NULL, &v);
     if (st == 0 && (st = snap(v, sizeof(*v))) == 0) {
         *value = (int64_t)v->bits + delta;
         v->bits = (uint64_t)*value;
@@ -387,20 +389,19 @@ static int dict_add(pmo_pool *h, uint64_t off, const pmo_in *k, int64_t delta,
     return st;
 }
 
-/* Count one change in the int under str key cdata of dict counter (an
- * object's version), as the last step of an operation.  In an operation's
- * own transaction the count is written in place and flushed, not logged:
- * that saves the undo-log entry, most of the cost of a versioned write.
+/* Count one change in counter c (an object's version), as the last step
+ * of an operation.  In an operation's own transaction the count is written
+ * in place and flushed, not logged: that saves the undo-log entry, most of
+ * the cost of a versioned write.
  * The commit drains the flush before it drops the undo log, so a committed
  * change is always counted; a crash before the commit point can leave one
  * change counted that was rolled back, never one missed.  Inside a caller's
  * transaction, which may still abort, the count is logged like any write. */
-int count_change(pmo_pool *h, int own, uint64_t counter, const char *cdata,
-                 size_t cn)
+int count_change(pmo_pool *h, int own, pmo_counter *c)
 {
-    pmo_in c = {PMO_K_NEW_STR, 0, 0.0, cdata, cn};
+    pmo_in k = {PMO_K_NEW_STR, 0, 0.0, c->key, c->n};
     pmo_slot *v;
-    int st = counter_at(h, counter, &c, &v);
+    int st = int_slot(h, c->dict, &k, &c->pos, &v);
     if (st)
         return st;
     if (own) {
@@ -435,15 +436,14 @@ int pmo_dict_set(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
  * another dict, as one step (parkit's versioned writes). */
 int pmo_dict_set_str_counted(pmo_pool *h, uint64_t off, const char *kdata,
                              size_t kn, uint64_t vkind, int64_t vi, double vf,
-                             const char *vdata, size_t vn, uint64_t counter,
-                             const char *cdata, size_t cn)
+                             const char *vdata, size_t vn, pmo_counter *c)
 {
     pmo_in k = {PMO_K_NEW_STR, 0, 0.0, kdata, kn}, v = {vkind, vi, vf, vdata, vn};
     int own, st = op_enter(h, &own);
     if (st)
         return st;
     if ((st = dict_set(h, off, &k, 0, &v)) == 0)
-        st = count_change(h, own, counter, cdata, cn);
+        st = count_change(h, own, c);
     return op_leave(h, own, st);
 }
 
@@ -508,14 +508,14 @@ int pmo_dict_del(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
  * dict, as one step (parkit's versioned deletes). */
 int pmo_dict_del_counted(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
                          double kf, const char *kdata, size_t kn, int64_t khash,
-                         uint64_t counter, const char *cdata, size_t cn)
+                         pmo_counter *c)
 {
     pmo_in k = {kkind, ki, kf, kdata, kn};
     int own, st = op_enter(h, &own);
     if (st)
         return st;
     if ((st = dict_del(h, off, &k, khash)) == 0)
-        st = count_change(h, own, counter, cdata, cn);
+        st = count_change(h, own, c);
     return op_leave(h, own, st);
 }
 

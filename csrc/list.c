@@ -184,14 +184,14 @@ int pmo_list_append(pmo_pool *h, uint64_t off, uint64_t kind, int64_t i,
  * step (parkit's versioned appends). */
 int pmo_list_append_counted(pmo_pool *h, uint64_t off, uint64_t kind, int64_t i,
                             double f, const char *data, size_t n,
-                            uint64_t counter, const char *cdata, size_t cn)
+                            pmo_counter *c)
 {
     pmo_in in = {kind, i, f, data, n};
     int own, st = op_enter(h, &own);
     if (st)
         return st;
     if ((st = list_insert(h, off, INT64_MAX, &in)) == 0)
-        st = count_change(h, own, counter, cdata, cn);
+        st = count_change(h, own, c);
     return op_leave(h, own, st);
 }
 

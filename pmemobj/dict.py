@@ -313,16 +313,15 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
         also count each change in the int ``counter[counter_key]``, as one
         atomic step: one C call for simple keys and values (parkit's
         versioned writes; bound once, as they are its hot path)."""
-        h, off, mm, coff = self._p_h, self._p_off, self._p_mm, counter._p_off
-        cdata = counter_key.encode("utf-8", "surrogatepass")
-        cn = len(cdata)
+        h, off, mm = self._p_h, self._p_off, self._p_mm
+        c = counter._p_counter(counter_key)
 
         def set_counted(key: Any, value: Any) -> None:
             if type(key) is str:
                 v = mm._in(value)
                 if v is not None:
                     data = key.encode("utf-8", "surrogatepass")
-                    st = _set_str_counted(h, off, data, len(data), *v, coff, cdata, cn)
+                    st = _set_str_counted(h, off, data, len(data), *v, c)
                     if st != b.ENEEDCMP:
                         if st:
                             mm._check(st)
@@ -335,7 +334,7 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
         def delete_counted(key: Any) -> bool:
             k = mm._key(key)
             if k is not None:
-                found = _deleted(mm, _del_counted(h, off, *k, coff, cdata, cn))
+                found = _deleted(mm, _del_counted(h, off, *k, c))
                 if found is not None:
                     return found
             with mm.transaction():
@@ -345,6 +344,15 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
             return True
 
         return set_counted, delete_counted
+
+    def _p_counter(self, key: str) -> Any:
+        """The C core's handle on the int under str *key*, which the
+        ``*_counted`` calls add to (freed with the last function using it)."""
+        data = key.encode("utf-8", "surrogatepass")
+        c = lib.pmo_counter_new(self._p_off, data, len(data))
+        if c == ffi.NULL:
+            raise MemoryError("cannot allocate a counter")
+        return ffi.gc(c, lib.pmo_counter_free)
 
     def increment(self, key: Any, delta: int = 1) -> int:
         """Add *delta* to the int stored under *key* and return the sum, as

@@ -134,14 +134,14 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
         """A function ``append(value)`` that also counts each append in the
         int ``counter[counter_key]`` (a PersistentDict), as one atomic step:
         one C call for simple values (parkit's versioned appends)."""
-        h, off, mm, coff = self._p_h, self._p_off, self._p_mm, counter._p_off
-        cdata = counter_key.encode("utf-8", "surrogatepass")
-        cn = len(cdata)
+        h, off, mm = self._p_h, self._p_off, self._p_mm
+        c = counter._p_counter(counter_key)
+        append = lib.pmo_list_append_counted
 
         def append_counted(value: Any) -> None:
             enc = mm._in(value)
             if enc is not None:
-                st = lib.pmo_list_append_counted(h, off, *enc, coff, cdata, cn)
+                st = append(h, off, *enc, c)
                 if st:
                     mm._check(st)
                 return
