@@ -135,7 +135,10 @@ def worker(spec: str, task: str, cfg: Dict[str, Any], path: str, result: str) ->
                            "versions": versions(spec), "cfg": cfg}
     try:
         if task == "ops":
-            out["ops"] = suite.run_ops(store, spec, cfg["count"], cfg["repeat"], cfg["batch"])
+            out["ops"] = []
+            if store.system == "parkit":
+                out["ops"] += paired_pmemobj_ops(spec, store, cfg, path)
+            out["ops"] += suite.run_ops(store, spec, cfg["count"], cfg["repeat"], cfg["batch"])
             if cfg.get("breakdown"):
                 out["breakdown"] = suite.breakdown(store, cfg["breakdown"], cfg["repeat"])
             if cfg.get("profile"):
@@ -151,6 +154,27 @@ def worker(spec: str, task: str, cfg: Dict[str, Any], path: str, result: str) ->
     with open(result, "w") as f:
         json.dump(out, f)
     return 0
+
+
+def paired_pmemobj_ops(spec: str, store: Any, cfg: Dict[str, Any], path: str) -> List[Any]:
+    """pmemobj's containers measured in the parkit worker itself, just before
+    parkit's, on the same operations: the parkit table's ratios then compare
+    two runs in one process (one memory layout, minutes apart at most)
+    rather than two processes, which differ by up to 10% on reads here.
+    Recorded under the spec ``<parkit spec>:pmemobj``."""
+    from bench import suite
+    from bench.stores import PmemobjStore
+
+    paired = PmemobjStore(cfg["pool_size"])
+    paired.ops = store.ops
+    sub = os.path.join(path, "paired")
+    os.makedirs(sub, exist_ok=True)
+    paired.open(sub)
+    try:
+        return suite.run_ops(paired, f"{spec}:pmemobj", cfg["count"], cfg["repeat"],
+                             cfg["batch"])
+    finally:
+        paired.close()
 
 
 # -- driver side ----------------------------------------------------------------
