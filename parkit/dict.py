@@ -76,9 +76,11 @@ class Dict(Object, MutableMapping[Any, Any]):
         try:
             found = self._remove(key)
         except _RETRY_ERRORS:
-            found = self._write(_delete, key)
+            found = _RETRY
         except pmemobj.PoolFullError as e:   # freeing needs log space
             raise self._full(e) from e
+        if found is _RETRY:   # (outside the except: no chained traceback)
+            found = self._write(_delete, key)
         if not found:
             raise KeyError(key)
 
@@ -86,7 +88,8 @@ class Dict(Object, MutableMapping[Any, Any]):
         try:
             return key in self._data
         except _RETRY_ERRORS:
-            return bool(self._read(lambda e, d: key in d))
+            pass
+        return bool(self._read(lambda e, d: key in d))
 
     __len__ = Object._data_len
 

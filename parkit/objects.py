@@ -432,7 +432,8 @@ class Object:
         try:
             return len(self._data)
         except _RETRY_ERRORS:
-            return int(self._read(lambda e, d: len(d)))
+            pass
+        return int(self._read(lambda e, d: len(d)))
 
     def _full(self, e: BaseException) -> pmemobj.PoolFullError:
         return pmemobj.PoolFullError(

@@ -369,14 +369,16 @@ def test_every_quick_call_honours_the_context(storage):
     other = parkit.Dict("two/o")
     with parkit.transaction(other):
         for call in reads + writes:
-            with pytest.raises(parkit.ContextError):
+            with pytest.raises(parkit.ContextError) as e:
                 call()
+            assert e.value.__context__ is None   # no ConfinementError chained
         other["fine"] = 1
     with parkit.snapshot(d):
         assert [call() for call in reads] == [1, 1, True, 1, 1, 1, "a", 1]
         for call in writes:
-            with pytest.raises(parkit.ContextError):
+            with pytest.raises(parkit.ContextError) as e:
                 call()
+            assert e.value.__context__ is None
     with parkit.transaction(d):
         assert d["k"] == 1
         d["k"] = 3
