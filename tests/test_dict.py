@@ -678,3 +678,37 @@ def test_increment_is_an_atomic_counter(pool):
             d.increment("n")
             raise RuntimeError
     assert d["n"] == -4
+
+
+def test_counting_writers_follow_their_counter_wherever_it_moves(pool):
+    """The counting set, delete and append (parkit's versioned writes) add
+    one per change to an int in another dict, found through a remembered
+    entry: still right when that dict is rebuilt around it, or the counter
+    is deleted and stored again; a missing counter undoes the write."""
+    pool.root = {"meta": {"version": 0}, "d": {}, "l": []}
+    meta, d, lst = pool.root["meta"], pool.root["d"], pool.root["l"]
+    set_counted, delete_counted = d._p_counting(meta, "version")
+    append_counted = lst._p_counting_append(meta, "version")
+    changes = 0
+    for i in range(300):
+        set_counted(f"k{i}", i)
+        append_counted(i)
+        changes += 2
+        meta[f"pad{i}"] = i              # grows the counter's table: rebuilds
+        if i % 3 == 0:
+            del meta[f"pad{i}"]          # holes: entries move at the next rebuild
+        if i % 5 == 0:
+            assert delete_counted(f"k{i}") is True
+            assert delete_counted("absent") is False
+            changes += 1
+    assert meta["version"] == changes and len(lst) == 300
+    del meta["version"]
+    meta["version"] = 100                # stored again, in another entry
+    set_counted("x", 1)
+    assert meta["version"] == 101 and d["x"] == 1
+    del meta["version"]
+    with pytest.raises(KeyError):
+        set_counted("y", 1)
+    with pytest.raises(KeyError):
+        append_counted(1)
+    assert "y" not in d and len(lst) == 300
