@@ -116,7 +116,10 @@ def _check_last_part(path: str) -> None:
         return
     if len(parts) < 2 or os.stat(parts[-1]).st_size >= _MIN_PART:
         return
-    fd = os.open(parts[0], os.O_RDONLY)
+    try:
+        fd = os.open(parts[0], os.O_RDONLY)
+    except OSError:
+        return   # libpmemobj reports it, in its words
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
