@@ -7,9 +7,7 @@ from typing import Dict as DictType
 
 import pmemobj
 
-from .objects import _RETRY, _RETRY_ERRORS, _SCALARS, DETACHED, Object
-
-_MISSING = object()
+from .objects import _MISSING, _RETRY, _RETRY_ERRORS, _SCALARS, DETACHED, Object
 
 
 def _get(e: Any, d: Any, key: Any) -> Any:
@@ -99,16 +97,7 @@ class Dict(Object, MutableMapping[Any, Any]):
 
     def get(self, key: Any, default: Any = None) -> Any:
         """``self[key]`` if present, else *default*."""
-        try:
-            value = self._data.get(key, _MISSING)
-        except _RETRY_ERRORS:
-            value = _RETRY
-        else:
-            t = type(value)
-            if not (t is int or t is str or value is _MISSING or t in _SCALARS):
-                value = _RETRY   # a container: copied out consistently below
-        if value is _RETRY:
-            value = self._read(_get, key)
+        value = self._quick_get(self._data, key, _get)
         return default if value is _MISSING else value
 
     def items(self) -> Any:
