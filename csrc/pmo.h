@@ -32,6 +32,7 @@ enum {
     PMO_EOS = -10,        /* open/create failed; see pmo_errno() */
     PMO_ECONFINED = -11,  /* the thread is confined to another pool, or
                              to reading this one (pmo_confine) */
+    PMO_EMEMORY = -12,    /* out of process memory (malloc failed) */
     PMO_EFAIL = -100,     /* below: the transaction was aborted */
     PMO_ENOMEM = -101,    /* pool full */
     PMO_ECORRUPT = -102,  /* inconsistent data found in the pool */
@@ -114,7 +115,9 @@ typedef struct pmo_counter pmo_counter;
 
 /* A value handed back to Python.  kind is the slot kind; for a PMO_K_REF,
  * i is the offset, type/layout come from the header, and for a blob ptr
- * and len point at its bytes (valid until the next call on the pool).
+ * and len give a copy of its bytes, private to the calling thread and valid
+ * until its next call (never the pool's memory: another thread may change,
+ * free or unmap that as soon as the call returns).
  * Inline short str/bytes come back as a PMO_K_REF of type PMO_T_STR or
  * PMO_T_BYTES with i = 0. */
 typedef struct {

@@ -186,6 +186,44 @@ int drop_slot(pmo_pool *h, const pmo_slot *s)
     return s->kind == PMO_K_REF ? decref(h, s->bits) : 0;
 }
 
+/* -- handing bytes to Python ---------------------------------------------- */
+
+/* Python decodes a str or bytes value after the call has returned and the
+ * pool's lock is released: by then another thread may have overwritten the
+ * slot, freed the blob, or closed the pool and unmapped it (a crash).  So
+ * the bytes are copied, under the lock, into a buffer of the calling
+ * thread, reused by its next call.  Up to STAGE_KEEP bytes stay allocated;
+ * a larger buffer is given back at the next smaller copy. */
+#define STAGE_KEEP (1 << 20)
+static __thread char *stage_buf;
+static __thread size_t stage_cap;
+static pthread_key_t stage_key;        /* frees the buffer at thread exit */
+static pthread_once_t stage_once = PTHREAD_ONCE_INIT;
+
+static void stage_make_key(void) { pthread_key_create(&stage_key, free); }
+
+static const char *stage(const char *src, size_t n, int32_t *status)
+{
+    if (n == 0)
+        return "";   /* Python cannot unpack NULL, even for no bytes */
+    if (n > stage_cap || (stage_cap > STAGE_KEEP && n <= STAGE_KEEP)) {
+        size_t cap = n < 256 ? 256 : n;
+        char *buf = malloc(cap);
+        if (buf == NULL) {
+            *status = pmo_fail(PMO_EMEMORY, "no memory to copy a %zu-byte "
+                               "value out of the pool", n);
+            return NULL;
+        }
+        free(stage_buf);
+        pthread_once(&stage_once, stage_make_key);
+        pthread_setspecific(stage_key, buf);
+        stage_buf = buf;
+        stage_cap = cap;
+    }
+    memcpy(stage_buf, src, n);
+    return stage_buf;
+}
+
 pmo_out out_slot(pmo_pool *h, const pmo_slot *s)
 {
     pmo_out o;
@@ -202,8 +240,8 @@ pmo_out out_slot(pmo_pool *h, const pmo_slot *s)
         o.kind = PMO_K_REF;
         o.type = SLOT_KIND(s->kind) == PMO_K_SSTR ? PMO_T_STR : PMO_T_BYTES;
         o.layout = PMO_L_BLOB;
-        o.ptr = (const char *)&s->bits;
         o.len = SLOT_SHORT_LEN(s->kind);
+        o.ptr = stage((const char *)&s->bits, o.len, &o.status);
         break;
     case PMO_K_BOOL: case PMO_K_INT:
         o.i = (int64_t)s->bits;
@@ -227,8 +265,8 @@ pmo_out out_slot(pmo_pool *h, const pmo_slot *s)
                 o.status = corrupt_ref(s->bits);
                 break;
             }
-            o.ptr = b->data;
             o.len = b->len;
+            o.ptr = stage(b->data, o.len, &o.status);
         }
         break;
     }

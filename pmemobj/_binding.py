@@ -89,6 +89,7 @@ _BY_STATUS = {
     lib.PMO_ENOMEM: PoolFullError,
     lib.PMO_ECORRUPT: CorruptPoolError,
     lib.PMO_ECONFINED: ConfinementError,
+    lib.PMO_EMEMORY: MemoryError,
 }
 
 
