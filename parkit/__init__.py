@@ -10,7 +10,7 @@ storage path sees the same objects::
     with parkit.transaction(counts):
         counts["hits"] = counts.get("hits", 0) + 1
 
-Durability: unless ``PARKIT_DURABILITY=msync`` (or ``PMEM_IS_PMEM_FORCE``)
+Durability: unless ``PARKIT_DURABILITY=msync`` (or ``PMEM_IS_PMEM_FORCE=0``)
 is set before parkit is imported, pools on ordinary disks run in emulated
 persistent memory mode: commits survive a crash of the process but not of
 the machine.  With ``msync`` every commit reaches the disk.  On a DAX
@@ -21,14 +21,19 @@ from __future__ import annotations
 import os as _os
 
 # libpmem reads this once, when it is loaded: decide before pmemobj loads.
-if _os.environ.get("PARKIT_DURABILITY", "").lower() == "msync":
-    _os.environ.setdefault("PMEM_IS_PMEM_FORCE", "0")
-else:
+# An explicit msync wins over a PMEM_IS_PMEM_FORCE left in the environment.
+_durability = _os.environ.get("PARKIT_DURABILITY", "").lower()
+if _durability == "msync":
+    _os.environ["PMEM_IS_PMEM_FORCE"] = "0"
+elif _durability in ("", "force"):
     _os.environ.setdefault("PMEM_IS_PMEM_FORCE", "1")
+else:   # a typo must not silently weaken durability
+    raise ValueError(f"PARKIT_DURABILITY is 'msync' or 'force', not {_durability!r}")
 
 from .dict import Dict  # noqa: E402
 from .errors import (  # noqa: E402
     ContextError,
+    NamespaceFullError,
     ObjectExistsError,
     ObjectNotFoundError,
     ParkitError,
@@ -73,8 +78,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Array", "Dict", "LifoQueue", "Log", "Namespace", "Object", "Queue",
-    "Descriptor", "ContextError", "ObjectExistsError", "ObjectNotFoundError",
-    "ParkitError", "StoragePathError", "TransactionError",
+    "Descriptor", "ContextError", "NamespaceFullError", "ObjectExistsError",
+    "ObjectNotFoundError", "ParkitError", "StoragePathError", "TransactionError",
     "close_all", "get_namespace_size", "get_storage_path", "namespaces",
     "objects", "set_namespace_size", "set_storage_path", "snapshot",
     "transaction", "wait_until",

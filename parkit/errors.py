@@ -20,6 +20,11 @@ class ObjectNotFoundError(ParkitError):
     """The object at this path was dropped (or never created)."""
 
 
+class NamespaceFullError(ParkitError, pmemobj.PoolFullError):
+    """A namespace reached its maximum size (see set_namespace_size); the
+    change was rolled back.  Also a MemoryError and a pmemobj.PoolFullError."""
+
+
 class TransactionError(ParkitError, pmemobj.TransactionError):
     """A transaction failed unexpectedly; its changes were rolled back."""
 

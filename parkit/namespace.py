@@ -24,10 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional,
 
 import pmemobj
 
-from .errors import ObjectNotFoundError
-
-if TYPE_CHECKING:
-    from .objects import Descriptor
+from .errors import ContextError, ObjectNotFoundError
 from .lock import NamespaceLock
 from .storage import (
     _pending_size,
@@ -36,6 +33,9 @@ from .storage import (
     namespace_file,
     namespaces,
 )
+
+if TYPE_CHECKING:
+    from .objects import Descriptor
 
 #: How long an owner keeps a namespace while other processes wait (s).
 SLICE = 0.010
@@ -184,13 +184,13 @@ class Handle:
         return not os.path.isdir(parts) or not any(os.scandir(parts))
 
     def _close(self) -> None:
-        pool, self.pool, self._objects = self.pool, None, None
-        try:
-            if pool is not None:
-                pool.close()
-        finally:
-            if self._lock is not None and self._lock.held:
-                self._lock.release()
+        if self.pool is not None:
+            # if this raises, the pool stays open and owned: forgetting it
+            # would keep the namespace locked with nobody to hand it over
+            self.pool.close()
+        self.pool, self._objects = None, None
+        if self._lock is not None and self._lock.held:
+            self._lock.release()
 
     def objects(self) -> Any:
         """The pool's map of object name -> entry (pool must be owned)."""
@@ -222,6 +222,10 @@ class Handle:
 
     def set_size(self, size: int) -> None:
         with self.mutex:
+            if self.depth:   # (the mutex is ours: the transaction is this thread's)
+                raise ContextError(
+                    f"cannot resize namespace {self.namespace!r} inside a "
+                    f"transaction or snapshot on it")
             lock = self._lockfile()
             if self.pool is not None:
                 self._close()
@@ -394,7 +398,7 @@ def _descriptor(namespace: str, name: str, entry: Any) -> "Descriptor":
     return make_descriptor(namespace, name, entry)
 
 
-def _entries(namespace: str) -> Iterator[Tuple[str, Any]]:
+def _entries(namespace: str) -> Iterator[Tuple[str, "Descriptor"]]:
     h = handle_for(check_namespace(namespace))
     h.enter()
     try:
@@ -405,9 +409,16 @@ def _entries(namespace: str) -> Iterator[Tuple[str, Any]]:
     return iter(items)
 
 
-def objects(namespace: Optional[str] = None) -> Iterator[Tuple[str, Any]]:
-    """(path, Descriptor) of every object, in one namespace or in all."""
-    for ns in ([check_namespace(namespace)] if namespace is not None else list(namespaces())):
+def objects(namespace: Optional[str] = None) -> Iterator[Tuple[str, "Descriptor"]]:
+    """(path, Descriptor) of every object, in one namespace or in all.  A
+    bad namespace name raises at the call, not at the first item."""
+    if namespace is not None:
+        check_namespace(namespace)
+    return _all_entries(namespace)
+
+
+def _all_entries(namespace: Optional[str]) -> Iterator[Tuple[str, "Descriptor"]]:
+    for ns in [namespace] if namespace is not None else list(namespaces()):
         if namespace is not None and not os.path.exists(namespace_file(ns)):
             continue
         for name, desc in _entries(ns):
@@ -432,7 +443,7 @@ class Namespace:
         """Names of the objects in the namespace."""
         return [name for name, _ in self._items()]
 
-    def _items(self) -> Iterator[Tuple[str, Any]]:
+    def _items(self) -> Iterator[Tuple[str, "Descriptor"]]:
         return _entries(self.path) if self.exists else iter(())
 
     def __iter__(self) -> Iterator[str]:
@@ -444,7 +455,7 @@ class Namespace:
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self.names()
 
-    def objects(self) -> Iterator[Tuple[str, Any]]:
+    def objects(self) -> Iterator[Tuple[str, "Descriptor"]]:
         """(path, Descriptor) of each object."""
         return ((f"{self.path}/{n}", d) for n, d in self._items())
 

@@ -24,7 +24,13 @@ from typing import Any, Callable, Dict, Iterator, Optional, Tuple, TypedDict, Ty
 
 import pmemobj
 
-from .errors import ContextError, ObjectExistsError, ObjectNotFoundError, TransactionError
+from .errors import (
+    ContextError,
+    NamespaceFullError,
+    ObjectExistsError,
+    ObjectNotFoundError,
+    TransactionError,
+)
 from .namespace import Handle, Namespace, _tls, handle_for, sleep_until
 from .storage import check_namespace, split_path
 
@@ -49,6 +55,11 @@ def make_descriptor(namespace: str, name: str, entry: Any) -> Descriptor:
     return Descriptor(type=entry["type"], path=f"{namespace}/{name}", namespace=namespace,
                       name=name, uuid=entry["uuid"], created=created.isoformat(),
                       version=entry["version"])
+
+
+def namespace_full(namespace: str, e: BaseException) -> NamespaceFullError:
+    return NamespaceFullError(f"namespace {namespace!r} is full: raise its maximum "
+                              f"with parkit.set_namespace_size() ({e})")
 
 
 # -- the transaction context of this thread ---------------------------------------
@@ -110,6 +121,8 @@ def _handle_of(target: Any) -> Handle:
 def _scope(target: Any, snapshot: bool, zero_copy: bool) -> Iterator[None]:
     handle = _handle_of(target)
     parent = _context()
+    if snapshot and parent is not None and not parent.snapshot and parent.handle is handle:
+        snapshot = False   # already in a transaction: its view is consistent
     if parent is not None and parent.handle is not handle:
         raise ContextError(f"a transaction on namespace {parent.handle.namespace!r} is "
                            f"running; namespace {handle.namespace!r} cannot join it")
@@ -125,8 +138,10 @@ def _scope(target: Any, snapshot: bool, zero_copy: bool) -> Iterator[None]:
             # confined: the hot calls leave the context checks to the C core
             with pool.transaction(), pool.confine(read_only=ctx.snapshot):
                 yield
-        except (pmemobj.PoolFullError, ContextError, ObjectNotFoundError):
+        except (NamespaceFullError, ContextError, ObjectNotFoundError):
             raise
+        except pmemobj.PoolFullError as e:
+            raise namespace_full(handle.namespace, e) from e
         except pmemobj.PmemError as e:
             raise TransactionError(f"transaction rolled back: {e}") from e
     finally:
@@ -136,22 +151,24 @@ def _scope(target: Any, snapshot: bool, zero_copy: bool) -> Iterator[None]:
         handle.leave()
 
 
-def transaction(target: Any, zero_copy: bool = False, isolated: bool = False
+def transaction(obj: Any, zero_copy: bool = False, isolated: bool = False
                 ) -> "contextlib.AbstractContextManager[None]":
-    """Run a block as one write transaction on the namespace of *target*
-    (an Object, a Namespace or a namespace name): all of its changes commit
+    """Run a block as one write transaction on the namespace of *obj* (an
+    Object, a Namespace or a namespace name): all of its changes commit
     together, or none do (on an exception or a crash).  Only one write
     transaction runs in a namespace at a time, across processes; using an
     object of another namespace inside raises ContextError.  Transactions
     are always isolated; *isolated* is accepted for compatibility."""
-    return _scope(target, snapshot=False, zero_copy=zero_copy)
+    return _scope(obj, snapshot=False, zero_copy=zero_copy)
 
 
-def snapshot(target: Any, zero_copy: bool = False
+def snapshot(obj: Any, zero_copy: bool = False
              ) -> "contextlib.AbstractContextManager[None]":
-    """A consistent read-only view of *target*'s namespace for the block:
-    nothing changes under it.  Writes inside raise ContextError."""
-    return _scope(target, snapshot=True, zero_copy=zero_copy)
+    """A consistent read-only view of *obj*'s namespace for the block:
+    nothing changes under it, and writes inside raise ContextError.  Inside
+    a transaction on that namespace it opens nothing: the transaction goes
+    on, writes included."""
+    return _scope(obj, snapshot=True, zero_copy=zero_copy)
 
 
 # -- copying values out -------------------------------------------------------------
@@ -438,10 +455,8 @@ class Object:
             pass
         return int(self._read(lambda e, d: len(d)))
 
-    def _full(self, e: BaseException) -> pmemobj.PoolFullError:
-        return pmemobj.PoolFullError(
-            f"namespace {self._namespace!r} is full: raise its maximum with "
-            f"parkit.set_namespace_size() ({e})")
+    def _full(self, e: BaseException) -> NamespaceFullError:
+        return namespace_full(self._namespace, e)
 
     # -- persistent attributes ------------------------------------------------------
 

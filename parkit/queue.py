@@ -18,7 +18,7 @@ Full = _queue.Full
 
 class Queue(Object):
     """A FIFO queue: ``Queue("ns/name", maxsize=0)``; *maxsize* counts
-    only when the queue is created (0: unbounded)."""
+    only when the queue is created (0 or less: unbounded)."""
 
     _container = "dict"
     _dynamic_attributes = False   # hot calls read attributes fast
@@ -26,8 +26,8 @@ class Queue(Object):
 
     def __init__(self, path: str, /, maxsize: int = 0, *, create: bool = True,
                  bind: bool = True, versioned: bool = True):
-        if not isinstance(maxsize, int) or maxsize < 0:
-            raise ValueError("maxsize must be an int >= 0")
+        if not isinstance(maxsize, int):
+            raise TypeError(f"maxsize is an int, not {type(maxsize).__name__}")
         self._maxsize_new = maxsize
         super().__init__(path, create=create, bind=bind, versioned=versioned)
 
@@ -36,7 +36,7 @@ class Queue(Object):
 
     @property
     def maxsize(self) -> int:
-        """Most items the queue holds (0: unbounded), fixed at creation."""
+        """Most items the queue holds (0 or less: unbounded), fixed at creation."""
         return int(self._read(lambda e, d: e["maxsize"]))
 
     def qsize(self) -> int:
@@ -72,7 +72,7 @@ class Queue(Object):
 
     def _blocking(self, attempt: Any, block: bool, timeout: Optional[float],
                   failure: type) -> Any:
-        if timeout is not None and timeout < 0:
+        if block and timeout is not None and timeout < 0:   # (as queue.Queue)
             raise ValueError("'timeout' must be a non-negative number")
         deadline = None if timeout is None else time.monotonic() + timeout
         h = self._handle

@@ -76,8 +76,11 @@ def check_namespace(namespace: str) -> str:
     if not isinstance(namespace, str):
         raise TypeError(f"a namespace is a str, not {type(namespace).__name__}")
     _check_components(namespace, "namespace")
-    if namespace.endswith(POOL_SUFFIX):
-        raise ValueError(f"namespace {namespace!r} may not end with {POOL_SUFFIX!r}")
+    for part in namespace.split("/"):
+        # the names of a namespace's own files and directories
+        if part.endswith(POOL_SUFFIX) or POOL_SUFFIX + "." in part:
+            raise ValueError(f"invalid namespace {namespace!r}: no part may end "
+                             f"with {POOL_SUFFIX!r} or contain {POOL_SUFFIX + '.'!r}")
     return namespace
 
 

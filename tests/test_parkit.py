@@ -507,14 +507,20 @@ def test_objects_pickle_by_path(storage):
     assert e == d and e["k"] == 1
 
 
-@pytest.mark.parametrize("setting, expected", [("", "1"), ("msync", "0")])
-def test_durability_switch(setting, expected):
+@pytest.mark.parametrize("setting, force, expected", [
+    ("", None, "1"), ("force", None, "1"), ("msync", None, "0"),
+    ("MSYNC", "1", "0"),          # the explicit switch wins
+    ("", "0", "0"), ("msnyc", None, "ValueError")])
+def test_durability_switch(setting, force, expected):
     import subprocess
     import sys
     env = {k: v for k, v in os.environ.items() if k != "PMEM_IS_PMEM_FORCE"}
     env["PARKIT_DURABILITY"] = setting
-    out = subprocess.run([sys.executable, "-c", "import os, parkit; "
-                          "print(os.environ['PMEM_IS_PMEM_FORCE'])"],
+    if force is not None:
+        env["PMEM_IS_PMEM_FORCE"] = force
+    out = subprocess.run([sys.executable, "-c", "import os\n"
+                          "try:\n import parkit\nexcept ValueError: print('ValueError')\n"
+                          "else: print(os.environ['PMEM_IS_PMEM_FORCE'])"],
                          env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == expected, out.stderr
 
