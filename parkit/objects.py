@@ -118,8 +118,7 @@ def _handle_of(target: Any) -> Handle:
 
 
 @contextlib.contextmanager
-def _scope(target: Any, snapshot: bool, zero_copy: bool) -> Iterator[None]:
-    handle = _handle_of(target)
+def _scope(handle: Handle, snapshot: bool, zero_copy: bool) -> Iterator[None]:
     parent = _context()
     if snapshot and parent is not None and not parent.snapshot and parent.handle is handle:
         snapshot = False   # already in a transaction: its view is consistent
@@ -142,6 +141,9 @@ def _scope(target: Any, snapshot: bool, zero_copy: bool) -> Iterator[None]:
             raise
         except pmemobj.PoolFullError as e:
             raise namespace_full(handle.namespace, e) from e
+        except pmemobj.ConfinementError as e:
+            # a live (zero-copy) container used against the context's rules
+            raise ContextError(f"transaction rolled back: {e}") from e
         except pmemobj.PmemError as e:
             raise TransactionError(f"transaction rolled back: {e}") from e
     finally:
@@ -159,7 +161,7 @@ def transaction(obj: Any, zero_copy: bool = False, isolated: bool = False
     transaction runs in a namespace at a time, across processes; using an
     object of another namespace inside raises ContextError.  Transactions
     are always isolated; *isolated* is accepted for compatibility."""
-    return _scope(obj, snapshot=False, zero_copy=zero_copy)
+    return _scope(_handle_of(obj), snapshot=False, zero_copy=zero_copy)
 
 
 def snapshot(obj: Any, zero_copy: bool = False
@@ -168,7 +170,7 @@ def snapshot(obj: Any, zero_copy: bool = False
     nothing changes under it, and writes inside raise ContextError.  Inside
     a transaction on that namespace it opens nothing: the transaction goes
     on, writes included."""
-    return _scope(obj, snapshot=True, zero_copy=zero_copy)
+    return _scope(_handle_of(obj), snapshot=True, zero_copy=zero_copy)
 
 
 # -- copying values out -------------------------------------------------------------
