@@ -49,6 +49,45 @@ def test_four_processes_lose_no_increment(storage):
     assert max(times) < 120
 
 
+COMPETITOR = """
+import os, json
+go = sys.argv[1]
+d = parkit.Dict("mp/fair")
+while not os.path.exists(go):
+    time.sleep(0.001)
+count, longest = 0, 0.0
+last = start = time.monotonic()
+while time.monotonic() - start < 1.5:
+    with parkit.transaction(d):
+        d["n"] = d["n"] + 1
+    now = time.monotonic()
+    longest, last, count = max(longest, now - last), now, count + 1
+print(json.dumps({"count": count, "longest_wait": longest}))
+"""
+
+
+def test_no_process_starves_while_all_compete(storage):
+    # four processes increment for the same 1.5 s: each gets a fair share
+    # of the namespace and never waits long for its turn
+    import json
+    d = parkit.Dict("mp/fair")
+    d["n"] = 0
+    parkit.close_all()
+    go = os.path.join(storage, "go")
+    procs = [spawn(COMPETITOR, storage, go) for _ in range(4)]
+    time.sleep(1.0)                            # all started (imports done)
+    open(go, "w").close()
+    reports = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        reports.append(json.loads(out))
+    counts = [r["count"] for r in reports]
+    assert d["n"] == sum(counts)
+    assert min(counts) >= sum(counts) * 0.05, counts
+    assert max(r["longest_wait"] for r in reports) < 1.0, reports
+
+
 HOLDER = """
 d = parkit.Dict("mp/held")
 with parkit.transaction(d):
