@@ -14,6 +14,12 @@ from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+if os.environ.get("PMEM_IS_PMEM_FORCE") != "1":
+    # the msync run: say so explicitly, or importing parkit (at collection)
+    # would put force mode in the environment of every child process
+    os.environ["PMEM_IS_PMEM_FORCE"] = "0"
+    os.environ.setdefault("PARKIT_DURABILITY", "msync")
+
 import pmemobj  # noqa: E402
 
 settings.register_profile(
