@@ -556,7 +556,15 @@ int pmo_probe(const char *path, const char *layout)
 
 void gc_free_state(pmo_pool *h);
 
-int pmo_close(pmo_pool *h)
+static int close_pool(pmo_pool *h, int mark_clean);
+
+int pmo_close(pmo_pool *h) { return close_pool(h, 1); }
+
+/* Close a pool whose opening failed half-way: not marked clean, so the next
+ * open does again what this one could not. */
+int pmo_abandon(pmo_pool *h) { return close_pool(h, 0); }
+
+static int close_pool(pmo_pool *h, int mark_clean)
 {
     if (h->forks != forks) {
         /* inherited through fork: the mapping is the parent's to close */
@@ -575,8 +583,10 @@ int pmo_close(pmo_pool *h)
                         "transaction");
     }
     gc_free_state(h);
-    h->root->clean = 1;
-    pmemobj_persist(h->pop, &h->root->clean, sizeof(h->root->clean));
+    if (mark_clean) {
+        h->root->clean = 1;
+        pmemobj_persist(h->pop, &h->root->clean, sizeof(h->root->clean));
+    }
     pthread_mutex_lock(&maps_lock);
     for (pmo_pool **p = &open_pools; *p != NULL; p = &(*p)->next_open)
         if (*p == h) {

@@ -4,9 +4,9 @@
  * Marking starts at the pool root (and at objects Python still holds);
  * objects of C-known layouts are traversed here, Python-defined ones are
  * queued for Python to traverse and report back.  Sweeping walks every
- * allocation with pmemobj_first/next inside one transaction: unmarked ones
- * are freed and reference counts are set to the references found, so a
- * crash in the middle leaves the pool as it was.
+ * allocation with pmemobj_first/next: unmarked ones are freed and reference
+ * counts are set to the references found, in transactions of a few dozen
+ * changes (see pmo_gc_sweep for what a crash in between leaves).
  */
 #include <stdlib.h>
 
@@ -246,52 +246,93 @@ int64_t pmo_gc_next_opaque(pmo_pool *h)
     return off;
 }
 
+/* Changes per transaction while sweeping.  A full pool has no room to
+ * grow its logs: freeing thousands of objects in one transaction failed
+ * there, and as an open retries the collection, the pool could not be
+ * opened again. */
+#define SWEEP_BATCH 64
+
+/* Free what is not marked and set reference counts to the references
+ * found.  In a transaction of its own (not joining the caller's), it
+ * commits every SWEEP_BATCH changes; the first commit empties the
+ * zero-count table and flags the pool as needing a collection, so a crash
+ * in between leaves no table entry naming a freed object, and the next
+ * open finishes the sweep.  The last step refills the table with the
+ * objects only Python holds and clears the flag. */
 int pmo_gc_sweep(pmo_pool *h, uint64_t *stats4)
 {
     int own, st = op_enter(h, &own);
     if (st)
         return st;
     struct gc_state *g = h->gc;
-    if (g == NULL) {
-        st = pmo_fail(PMO_EINVAL, "no collection is running");
-        goto out;
-    }
+    if (g == NULL)
+        return op_leave(h, own, pmo_fail(PMO_EINVAL, "no collection is running"));
     memset(stats4, 0, 4 * sizeof(uint64_t));
-    for (PMEMoid o = pmemobj_first(h->pop); !OID_IS_NULL(o) && !st;
-         o = pmemobj_next(o)) {
-        stats4[0]++;
+    struct pmo_root *r = h->root;
+    uint64_t *zct = r->zct_len ? sub_data(h, r->zct, r->zct_cap * 8, 0) : NULL;
+    uint64_t zct_len = r->zct_len;
+    int reset_committed = 0, changes = 0;
+    if (zct_len && (zct == NULL || zct_len > r->zct_cap))
+        st = pmo_fail(PMO_ECORRUPT, "zero-count table is damaged");
+    if (!st && (st = snap(&r->zct_len, 8)) == 0 && (st = snap(&r->gc_needed, 8)) == 0) {
+        r->zct_len = 0;
+        r->gc_needed = 1;
+    }
+    PMEMoid o = st ? OID_NULL : pmemobj_first(h->pop);
+    while (!OID_IS_NULL(o)) {
+        PMEMoid next = pmemobj_next(o);   /* (a free takes effect at commit) */
         struct mark *m = find(g, o.off, 0);
-        int pobject = pmemobj_type_num(o) == PMO_TN_POBJECT;
+        int pobject = pmemobj_type_num(o) == PMO_TN_POBJECT, done = 1;
         if (m == NULL) {
-            st = tx_free(h, o.off);
-            stats4[pobject ? 1 : 2]++;
+            if ((st = tx_free(h, o.off)) == 0)
+                stats4[pobject ? 1 : 2]++;
         } else if (pobject && (m->flags & M_OBJ)) {
             struct pmo_hdr *hd = P(h, o.off);
-            if (hd->refcnt != m->count &&
-                (st = snap(&hd->refcnt, 8)) == 0) {
+            if (hd->refcnt == m->count)
+                done = 0;
+            else if ((st = snap(&hd->refcnt, 8)) == 0) {
                 hd->refcnt = m->count;
                 stats4[3]++;
             }
+        } else {
+            done = 0;
+        }
+        if (st == PMO_ENOMEM && own && changes) {
+            /* no room to log one more change: commit, then retry it */
+            st = 0;
+            changes = SWEEP_BATCH;
+        } else if (st) {
+            break;
+        } else {
+            stats4[0]++;
+            changes += done;
+            o = next;
+        }
+        if (own && changes >= SWEEP_BATCH) {
+            /* commit what is freed so far: a full pool gains room as it goes */
+            st = op_leave(h, own, 0);
+            if (st == PMO_OK || st == PMO_COLLECT)
+                st = op_enter(h, &own);
+            if (st) {
+                gc_free_state(h);
+                return st;
+            }
+            reset_committed = 1;
+            changes = 0;
         }
     }
-    /* objects only Python holds wait in the zct again; the old entries
-     * are snapshotted since the pushes overwrite them */
-    struct pmo_root *r = h->root;
-    uint64_t *zct = r->zct_len ? sub_data(h, r->zct, r->zct_cap * 8, 0) : NULL;
-    if (!st && r->zct_len && (zct == NULL || r->zct_len > r->zct_cap))
-        st = pmo_fail(PMO_ECORRUPT, "zero-count table is damaged");
-    if (!st && zct)
-        st = snap(zct, r->zct_len * 8);
-    if (!st && (st = snap(&h->root->zct_len, 8)) == 0 &&
-        (st = snap(&h->root->gc_needed, 8)) == 0) {
-        h->root->zct_len = 0;
-        h->root->gc_needed = 0;
-        for (uint64_t k = 0; k < g->cap && !st; k++)
-            if ((g->tab[k].flags & M_OBJ) && g->tab[k].count == 0)
-                st = zct_push(h, g->tab[k].off);
-    }
+    /* objects only Python holds wait in the table again; while the reset
+     * is not committed, the pushes overwrite entries an abort must restore */
+    if (!st && !reset_committed && zct_len)
+        st = snap(zct, zct_len * 8);
+    if (!st && reset_committed)
+        st = snap(&r->gc_needed, 8);   /* the first snapshot was committed */
+    if (!st)
+        r->gc_needed = 0;
+    for (uint64_t k = 0; k < g->cap && !st; k++)
+        if ((g->tab[k].flags & M_OBJ) && g->tab[k].count == 0)
+            st = zct_push(h, g->tab[k].off);
     gc_free_state(h);
-out:
     st = op_leave(h, own, st);
     return st == PMO_COLLECT ? PMO_OK : st;
 }

@@ -143,6 +143,7 @@ int pmo_create(pmo_pool *h, const char *path, const char *layout,
 int pmo_open(pmo_pool *h, const char *path, const char *layout,
              uint64_t limit);
 int pmo_close(pmo_pool *h);
+int pmo_abandon(pmo_pool *h);
 int pmo_probe(const char *path, const char *layout);
 int pmo_is_open(pmo_pool *h);
 void pmo_count_commits(pmo_pool *h, uint64_t *counter);

@@ -677,7 +677,10 @@ class MemoryManager:
 
     def _gc(self) -> Dict[str, int]:
         stats = ffi.new("uint64_t[4]")
-        with self.transaction():
+        # held, not one transaction: the sweep commits as it goes (a full
+        # pool has no room to log a big one), and no other thread may
+        # change what was marked in between
+        with self._pool.hold():
             self._mark(check=False)
             self._check(lib.pmo_gc_sweep(self._h, stats))
         return {"objects": stats[0], "freed": stats[1],

@@ -29,6 +29,7 @@ from .errors import (
     PoolError,
     PoolExistsError,
     PoolInUseError,
+    PoolFullError,
     PoolNotFoundError,
     TransactionError,
 )
@@ -376,12 +377,29 @@ class PersistentObjectPool:
         self._hold = Hold(self._h)
         self._confines = (Confine(self._h, False), Confine(self._h, True))
         self.recovered: Optional[Dict[str, int]] = None
-        if not lib.pmo_was_clean(self._h) and collect_unclean:
+        if collect_unclean:
+            try:
+                self._collect_at_open(path)
+            except PoolFullError as e:
+                # too full to free anything: open anyway (reads work, and
+                # freeing room lets the next collection run)
+                log.warning("%s: garbage left for later: %s", path, e)
+            except BaseException:
+                self._abandon()   # not left open (and "in use") in this process
+                raise
+
+    def _collect_at_open(self, path: str) -> None:
+        if not lib.pmo_was_clean(self._h):
             log.warning("%s was not closed cleanly; collecting garbage", path)
             self.recovered = self.gc()
             log.warning("%s: %s", path, self.recovered)
-        elif lib.pmo_gc_needed(self._h) and collect_unclean:
+        elif lib.pmo_gc_needed(self._h):
             self.recovered = self.gc()  # a full pool left garbage behind
+
+    def _abandon(self) -> None:
+        """Close without collecting or marking the pool clean."""
+        lib.pmo_abandon(self._h)
+        _open_pools.discard(self)
 
     # -- state -------------------------------------------------------------
 
