@@ -410,7 +410,7 @@ def test_cycles_survive_reopen_and_are_reclaimed_by_gc(pool):
     pool.close()
 
 
-def test_unreachable_cycle_is_collected_on_unclean_reopen_only_when_asked(pool):
+def test_unreachable_cycle_outlives_a_clean_reopen_until_gc(pool):
     pool.root = []
     a = pool.new(Node, "a")
     a.next = a
@@ -418,7 +418,54 @@ def test_unreachable_cycle_is_collected_on_unclean_reopen_only_when_asked(pool):
     pool.root.clear()
     del a
     pool = reopen(pool)               # a clean open does not scan
+    assert pool.recovered is None
     assert pool.check()["unreachable"] >= 1
     pool.gc()
     assert pool.check()["unreachable"] == 0
     pool.close()
+
+
+CYCLES_THEN_UNCLEAN_EXIT = r"""
+import os, sys, pmemobj
+pool = pmemobj.open(sys.argv[1])
+a = pool.new(pmemobj.PersistentObject)
+a.me = a                                    # an object, a list and a dict,
+lst = pool.new(pmemobj.PersistentList)      # each in a cycle of its own
+lst.append(lst)
+d = pool.new(pmemobj.PersistentDict)
+d["self"] = d
+d["list"] = lst
+a.d = d
+pool.root["cycle"] = a
+del pool.root["cycle"], a, lst, d          # now only the cycles hold them
+print(pool.check()["unreachable"], flush=True)
+os._exit(0)                                 # no close: the pool stays unclean
+"""
+
+
+def test_unreachable_cycle_is_collected_on_unclean_reopen_only_when_asked(pool_path):
+    import subprocess
+    import sys
+    with pmemobj.create(pool_path) as pool:
+        pool.root = {"keep": "me"}
+        base = pool.stats()["pobjects"]
+    out = subprocess.run([sys.executable, "-c", CYCLES_THEN_UNCLEAN_EXIT, pool_path],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert int(out.stdout) >= 3, out.stdout
+    # asked not to collect: the garbage is there as the process left it
+    pool = pmemobj.PersistentObjectPool(pool_path, "w", collect_unclean=False)
+    try:
+        assert pool.recovered is None
+        assert pool.check()["unreachable"] >= 3
+        assert pool.stats()["pobjects"] >= base + 3
+    finally:
+        pool._abandon()               # a close would collect (and mark it clean)
+    with pmemobj.open(pool_path) as pool:     # unclean: collected at open
+        assert pool.recovered is not None and pool.recovered["freed"] >= 3, pool.recovered
+        assert pool.check() == {"objects": pool.stats()["objects"], "unreachable": 0,
+                                "refcount_mismatches": 0, "dangling": 0}
+        assert pool.stats()["pobjects"] == base
+        assert pool.root == {"keep": "me"}
+    with pmemobj.open(pool_path) as pool:
+        assert pool.recovered is None             # clean now: nothing to collect

@@ -654,20 +654,28 @@ def test_container_reads_survive_close_all_from_another_thread(storage):
     value = list(range(500))
     d["l"] = value
     stop = threading.Event()
+    errors, closes, reads = [], [0], 0
 
     def closer():
-        while not stop.is_set():
-            close_all()
-            time.sleep(0.001)
+        try:
+            while not stop.is_set():
+                close_all()
+                closes[0] += 1
+                time.sleep(0.001)
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
     t = threading.Thread(target=closer)
     t.start()
     try:
         end = time.monotonic() + 1.0
         while time.monotonic() < end:
             assert d["l"] == value
+            reads += 1
     finally:
         stop.set()
         t.join(10)
+    assert not t.is_alive() and errors == []
+    assert closes[0] >= 10 and reads >= 100, (closes, reads)
 
 
 def test_container_reads_are_atomic_against_other_threads_transactions(storage):
@@ -677,15 +685,20 @@ def test_container_reads_are_atomic_against_other_threads_transactions(storage):
     n = 100
     d["l"] = [0] * n
     stop = threading.Event()
+    errors, rewrites, generations = [], [0], set()
 
     def rewriter():
-        g = 0
-        while not stop.is_set():
-            g += 1
-            with parkit.transaction(d, zero_copy=True):
-                live = d["l"]
-                for i in range(n):
-                    live[i] = g
+        try:
+            g = 0
+            while not stop.is_set():
+                g += 1
+                with parkit.transaction(d, zero_copy=True):
+                    live = d["l"]
+                    for i in range(n):
+                        live[i] = g
+                rewrites[0] = g
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
     t = threading.Thread(target=rewriter)
     t.start()
     try:
@@ -693,9 +706,13 @@ def test_container_reads_are_atomic_against_other_threads_transactions(storage):
         while time.monotonic() < end:
             seen = d["l"]
             assert len(set(seen)) == 1, sorted(set(seen))
+            generations.add(seen[0])
     finally:
         stop.set()
         t.join(10)
+    assert not t.is_alive() and errors == []
+    # the reads raced the rewrites: many were committed, and seen
+    assert rewrites[0] >= 10 and len(generations) >= 5, (rewrites, len(generations))
 
 
 def test_fork_inside_a_transaction_keeps_the_parents_ownership(storage):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -113,17 +114,47 @@ def test_foreign_files_are_refused(tmp_path, content):
         assert f.read() == content  # nothing was written
 
 
-def test_directory_and_unreadable_file(tmp_path):
+def test_directory_is_refused(tmp_path):
     with pytest.raises(ForeignFileError) as e:
         pmemobj.open(str(tmp_path))
     assert e.value.errno == errno.EISDIR
+
+
+UNREADABLE = """
+import sys, pmemobj
+try:
+    pmemobj.open(sys.argv[1])
+except pmemobj.PoolError as e:
+    print("PoolError", e.errno)
+else:
+    print("opened")
+"""
+
+
+def test_unreadable_file_is_refused(tmp_path):
+    path = str(tmp_path / "locked.pool")
+    pmemobj.create(path).close()
+    os.chmod(path, 0)
     if os.geteuid() != 0:
-        path = str(tmp_path / "locked.pool")
-        pmemobj.create(path).close()
-        os.chmod(path, 0)
         with pytest.raises(pmemobj.PoolError) as e:
             pmemobj.open(path)
         assert e.value.errno == errno.EACCES
+        return
+    # root reads any file through CAP_DAC_OVERRIDE: open it from a child
+    # that has dropped that capability (and CAP_DAC_READ_SEARCH)
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("root ignores file permissions, and there is no setpriv to drop that")
+    caps = "-dac_override,-dac_read_search"
+    out = subprocess.run([setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}",
+                          sys.executable, "-c", UNREADABLE, path], capture_output=True,
+                         text=True, timeout=60, cwd=os.path.dirname(os.path.dirname(
+                             os.path.abspath(__file__))))
+    if out.returncode != 0 and out.stderr.startswith("setpriv"):
+        pytest.skip(f"root ignores file permissions, and setpriv cannot drop that: "
+                    f"{out.stderr.strip()}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["PoolError", str(errno.EACCES)], out.stdout
 
 
 @pytest.mark.parametrize("size", [4096, 1 << 20, 2 << 20, 4 << 20, (8 << 20) - 1])
@@ -556,15 +587,21 @@ import pmemobj
 path = sys.argv[1]
 with pmemobj.create(path) as pool:
     pool.root = {"k": "v" * 100000, "b": b"w" * 100000}
-current, stop, counts = [None], threading.Event(), [0, 0]
+current, stop, counts, errors = [None, 0], threading.Event(), [0, 0], []
+opens_read = set()              # which of the successive opens the reader read
 def reader():
-    while not stop.is_set():
-        try:
-            d = current[0].root
-            assert d["k"] == "v" * 100000 and d["b"] == b"w" * 100000
-            counts[0] += 1
-        except pmemobj.PoolClosedError:
-            counts[1] += 1
+    try:
+        while not stop.is_set():
+            try:
+                gen = current[1]
+                d = current[0].root
+                assert d["k"] == "v" * 100000 and d["b"] == b"w" * 100000
+                counts[0] += 1
+                opens_read.add(gen)
+            except pmemobj.PoolClosedError:
+                counts[1] += 1
+    except BaseException as e:
+        errors.append(repr(e))
 current[0] = pmemobj.open(path)
 t = threading.Thread(target=reader)
 t.start()
@@ -572,16 +609,19 @@ for _ in range(300):
     time.sleep(0.001)
     current[0].close()
     current[0] = pmemobj.open(path)
+    current[1] += 1
 stop.set()
 t.join()
 current[0].close()
-print(counts[0], counts[1])
+print(counts[0], counts[1], len(opens_read), errors)
 """
     out = subprocess.run([sys.executable, "-c", code, pool_path], capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
-    reads, refused = map(int, out.stdout.split())
-    assert reads > 0 and refused > 0
+    reads, refused, opens_read, errors = out.stdout.split(" ", 3)
+    assert errors.strip() == "[]", out.stdout       # the reader ran to the end
+    # it read on, across many of the 300 closes, and was refused by closed pools
+    assert int(reads) >= 100 and int(opens_read) >= 30 and int(refused) > 0, out.stdout
 
 
 def test_a_reader_never_sees_a_value_half_replaced(pool):
@@ -589,19 +629,29 @@ def test_a_reader_never_sees_a_value_half_replaced(pool):
     d = pool.root
     stop, torn = threading.Event(), []
 
+    writes, errors = [0], []
+
     def writer():
-        n = 0
-        while not stop.is_set():
-            n += 1
-            d["k"] = ("a", "b", "c")[n % 3] * (3000 + n % 7)   # new blob each time
+        try:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                d["k"] = ("a", "b", "c")[n % 3] * (3000 + n % 7)   # new blob each time
+                writes[0] = n
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
     t = threading.Thread(target=writer)
     t.start()
+    seen = set()
     try:
         for _ in range(20000):
             v = d["k"]
+            seen.add(v[0])
             if len(set(v)) != 1:
                 torn.append(v[:20])
     finally:
         stop.set()
         t.join()
+    assert errors == []
     assert not torn
+    assert writes[0] >= 50 and seen == {"a", "b", "c"}, (writes, seen)   # it raced

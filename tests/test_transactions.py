@@ -85,15 +85,21 @@ def test_swallowed_inner_failure_cannot_commit(pool):
 
 
 def test_benign_errors_keep_the_transaction_alive(pool):
-    pool.root = {"a": 1}
+    pool.root = {"a": 1, "l": [], "e": {}}
     d = pool.root
+    lst, empty = d["l"], d["e"]
+    assert isinstance(lst, pmemobj.PersistentList)
     with pool.transaction():
         with pytest.raises(KeyError):
             del d["missing"]
         with pytest.raises(IndexError):
-            pool.root.popitem() and [].pop()
+            lst.pop()                   # from an empty persistent list
+        with pytest.raises(KeyError):
+            empty.popitem()             # from an empty persistent dict
+        del d["a"]
+        lst.append(3)
         d["b"] = 2
-    assert d == {"b": 2}
+    assert d == {"l": [3], "e": {}, "b": 2}
 
 
 def test_misuse_is_an_exception_not_a_crash(pool):

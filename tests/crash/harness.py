@@ -8,7 +8,10 @@ says it stopped and runs until it is killed.  Most steps run in one
 transaction with the step counter; every fourth runs on its own (the
 container operation is atomic, the counter follows separately), so the
 pool must equal the model after the last counted step, or after the one in
-flight.  Then, before anything is collected: reference counts must equal
+flight.  The child records in a memory-mapped counter file each step whose
+commit has returned, so the pool must hold at least that many steps (and
+at most one more); a child that dies on its own, or commits nothing, fails
+the run.  Then, before anything is collected: reference counts must equal
 the references found, and every object must be reachable from the root or
 waiting in the zero-count table (no leak).  The same runs for parkit
 objects (Dict, Log, Queue) shared through a storage path.
@@ -36,12 +39,13 @@ import pmemobj  # noqa: E402
 from ops import model, plain, step  # noqa: E402
 
 CHILD = r"""
-import sys
+import mmap, os, sys
 sys.path[:0] = [{here!r}, {root!r}]
 import pmemobj
 from ops import apply, step
 from crash_types import Record
-seed, path = int(sys.argv[1]), sys.argv[2]
+seed, path, counter = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+done = mmap.mmap(os.open(counter, os.O_RDWR), 8)   # steps whose commit returned
 pool = pmemobj.open(path)
 root = pool.root
 c = {{"list": root["list"], "dict": root["dict"], "set": root["set"]}}
@@ -57,14 +61,16 @@ while True:
         with pool.transaction():
             apply(op, c, obj)
             root["step"] = i + 1
+    done[0:8] = (i + 1).to_bytes(8, "little")   # step i has committed
     i += 1
 """
 
 PARKIT_CHILD = r"""
-import sys
+import mmap, os, sys
 sys.path[:0] = [{root!r}]
 import parkit
 parkit.set_storage_path(sys.argv[1])
+done = mmap.mmap(os.open(sys.argv[2], os.O_RDWR), 8)   # steps whose commit returned
 d, log, q = parkit.Dict("crash/d"), parkit.Log("crash/log"), parkit.Queue("crash/q")
 meta = parkit.Dict("crash/meta")
 # single versioned writes, each its own transaction (their version counts
@@ -81,6 +87,7 @@ while True:
         else:
             q.put(i)
         meta["step"] = i + 1
+    done[0:8] = (i + 1).to_bytes(8, "little")   # step i has committed
     v["n"] = v["n"] + 1
     vl.append(i)
     i += 1
@@ -99,16 +106,52 @@ def parkit_model(n: int) -> Dict[str, Any]:
     return {"d": d, "log": log, "q": q}
 
 
-def kill_after(args: list, delay: float) -> None:
+def kill_after(args: list, delay: float, counter: str, start: int) -> int:
+    """Run a child from step *start* and SIGKILL it after *delay* s (or, if
+    later, once it has committed a step); return how many steps it reported
+    committed (the commit of each had returned in the child).  Raises
+    RuntimeError if the child died on its own or never committed."""
+    with open(counter, "wb") as f:
+        f.write(start.to_bytes(8, "little"))
+
+    def returned() -> int:
+        with open(counter, "rb") as f:     # the child's mmap writes, via the page cache
+            return int.from_bytes(f.read(8), "little")
+
     child = subprocess.Popen([sys.executable, "-c", *args], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-    line = child.stdout.readline()
+    try:
+        line = child.stdout.readline()
+        if line.strip() == "go":
+            time.sleep(delay)
+            deadline = time.monotonic() + 60
+            while returned() == start and child.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.001)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    if child.returncode != -signal.SIGKILL:
+        raise RuntimeError(f"child exited with {child.returncode} before it was killed "
+                           f"(after {returned() - start} steps):\n{child.stderr.read()[-3000:]}")
     if line.strip() != "go":
-        child.kill()
-        raise RuntimeError(f"child failed to start: {child.stderr.read()[-2000:]}")
-    time.sleep(delay)
-    child.send_signal(signal.SIGKILL)
-    child.wait()
+        raise RuntimeError(f"child failed to start: {child.stderr.read()[-3000:]}")
+    n = returned()
+    if n <= start:
+        raise RuntimeError(f"child committed no step in 60 s: {child.stderr.read()[-3000:]}")
+    return n
+
+
+def check_committed(kind: str, n: int, returned: int, stats: Dict[str, int]) -> None:
+    """The pool holds every step whose commit returned in the child, and at
+    most the one in flight beyond it."""
+    if n < returned:
+        stats["lost"] += returned - n
+        print(f"LOST {kind} steps: the child committed {returned}, the pool holds {n}",
+              file=sys.stderr)
+    elif n > returned + 1:
+        stats["inconsistent"] += 1
+        print(f"INCONSISTENT {kind}: the pool holds {n} steps, the child had committed "
+              f"{returned} (at most one more can be in flight)", file=sys.stderr)
 
 
 def inspect(path: str) -> Dict[str, int]:
@@ -120,7 +163,8 @@ def inspect(path: str) -> Dict[str, int]:
 
 def pmemobj_cycle(path: str, seed: int, rng: random.Random, stats: Dict[str, int]) -> None:
     code = CHILD.format(here=HERE, root=ROOT)
-    kill_after([code, str(seed), path], rng.uniform(0.0, 0.15))
+    returned = kill_after([code, str(seed), path, path + ".done"], rng.uniform(0.0, 0.15),
+                          path + ".done", stats["last_step"])
     found = inspect(path)
     stats["refcount_mismatches"] += found["refcount_mismatches"] + found["dangling"]
     stats["leaks"] += found["unreachable"]
@@ -141,6 +185,7 @@ def pmemobj_cycle(path: str, seed: int, rng: random.Random, stats: Dict[str, int
                 if state == model(seed, n + k):
                     print(f"  ... equals the model after step {n + k}; in flight: "
                           f"{[step(seed, j)[:2] for j in range(n - 1, n + 2)]}", file=sys.stderr)
+        check_committed("pmemobj", n, returned, stats)
         stats["lost"] += max(0, stats["last_step"] - n)
         stats["last_step"] = n
         stats["steps"] = n
@@ -148,7 +193,9 @@ def pmemobj_cycle(path: str, seed: int, rng: random.Random, stats: Dict[str, int
 
 def parkit_cycle(storage: str, rng: random.Random, stats: Dict[str, int]) -> None:
     import parkit
-    kill_after([PARKIT_CHILD.format(root=ROOT), storage], rng.uniform(0.0, 0.15))
+    counter = storage + ".done"
+    returned = kill_after([PARKIT_CHILD.format(root=ROOT), storage, counter],
+                          rng.uniform(0.0, 0.15), counter, stats["parkit_last"])
     nsfile = parkit.storage.namespace_file("crash", storage)
     found = inspect(nsfile)
     stats["refcount_mismatches"] += found["refcount_mismatches"] + found["dangling"]
@@ -162,6 +209,7 @@ def parkit_cycle(storage: str, rng: random.Random, stats: Dict[str, int]) -> Non
         stats["inconsistent"] += 1
         report("parkit", n, state, parkit_model(n))
     check_versions(n, stats)
+    check_committed("parkit", n, returned, stats)
     stats["lost"] += max(0, stats["parkit_last"] - n)
     stats["parkit_last"] = n
     stats["parkit_steps"] = n
