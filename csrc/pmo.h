@@ -203,7 +203,7 @@ int64_t pmo_type_num(pmo_pool *h, uint64_t off);
 
 /* -- zero-count table ---------------------------------------------------- */
 int pmo_gc_needed(pmo_pool *h);
-int64_t pmo_zct_read(pmo_pool *h, uint64_t *buf, uint64_t max);
+int64_t pmo_zct_read(pmo_pool *h, uint64_t start, uint64_t *buf, uint64_t max);
 int pmo_zct_remove(pmo_pool *h, uint64_t off);
 int pmo_zct_push(pmo_pool *h, uint64_t off);
 

@@ -504,7 +504,7 @@ static uint64_t *zct_array(pmo_pool *h)
 
 /* Copy up to max entries of the zero-count table; returns how many it
  * holds. */
-int64_t pmo_zct_read(pmo_pool *h, uint64_t *buf, uint64_t max)
+int64_t pmo_zct_read(pmo_pool *h, uint64_t start, uint64_t *buf, uint64_t max)
 {
     int st = read_enter(h);
     if (st)
@@ -512,8 +512,8 @@ int64_t pmo_zct_read(pmo_pool *h, uint64_t *buf, uint64_t max)
     uint64_t n = h->root->zct_len;
     uint64_t *a = zct_array(h);
     int64_t r = n && a == NULL ? PMO_ECORRUPT : (int64_t)n;
-    if (r > 0)
-        memcpy(buf, a, (n < max ? n : max) * 8);
+    if (r > 0 && start < n)
+        memcpy(buf, a + start, (n - start < max ? n - start : max) * 8);
     read_leave(h);
     return r;
 }

@@ -119,6 +119,21 @@ class Transaction:
         return False
 
 
+class _Watch(weakref.ref[Any]):
+    """A weak reference that knows the offset of what it watches."""
+
+    __slots__ = ("off",)
+    off: int
+
+    def __new__(cls, obj: Any, callback: Callable[..., Any], off: int) -> "_Watch":
+        ref = super().__new__(cls, obj, callback)
+        ref.off = off
+        return ref
+
+    def __init__(self, obj: Any, callback: Callable[..., Any], off: int):
+        pass   # all done in __new__ (ref's own __init__ takes two arguments)
+
+
 class MemoryManager:
     """Manages the memory of one :class:`PersistentObjectPool`.
 
@@ -139,6 +154,11 @@ class MemoryManager:
         self._type_paths: Optional[List[str]] = None
         self._lock = threading.RLock()
         self._collecting = False
+        # zero-count table entries looked at (see _collect), and the Python
+        # objects holding them, watched
+        self._zct_seen = self._zct_full = 0
+        self._zct_dropped = False
+        self._zct_watch: Dict[int, _Watch] = {}
 
     # -- status handling ----------------------------------------------------
 
@@ -623,14 +643,28 @@ class MemoryManager:
         self._collecting = True
         try:
             while True:
-                n = self._checked(lib.pmo_zct_read(h, _NULL, 0))
-                if n == 0:
+                n = self._checked(lib.pmo_zct_read(h, 0, _NULL, 0))
+                # The first _zct_seen entries were held by Python when last
+                # looked at: look at the new ones only, unless one of those
+                # Python objects has gone since, or the table doubled since
+                # the last full look (stored objects leave stale entries).
+                # A call then costs O(1) on average, not a pass over every
+                # unstored object Python holds.
+                full = not keep_live or self._zct_dropped or n > 2 * self._zct_full + 64
+                if full:
+                    self._zct_dropped = False
+                start = 0 if full else min(self._zct_seen, n)
+                if start == n:
                     return
-                buf = ffi.new("uint64_t[]", n)
-                n = min(n, self._checked(lib.pmo_zct_read(h, buf, n)))
+                buf = ffi.new("uint64_t[]", n - start)
+                got = self._checked(lib.pmo_zct_read(h, start, buf, n - start))
+                end = max(start, min(n, got))
                 progress = False
-                for off in set(buf[0:n]):
-                    if keep_live and off in self._objects:
+                for off in set(buf[0:end - start]):
+                    obj = self._objects.get(off) if keep_live else None
+                    if obj is not None:
+                        if off not in self._zct_watch:
+                            self._zct_watch[off] = _Watch(obj, self._zct_gone, off)
                         continue
                     with self.transaction():
                         # still waiting (and only then safe to read)?
@@ -639,6 +673,9 @@ class MemoryManager:
                             self._release(off)
                     progress = True
                 if not progress:
+                    self._zct_seen = end
+                    if start == 0:
+                        self._zct_full = end
                     return
         except PoolFullError as e:
             log.warning("pool %s: garbage waits for room to be freed (%s)",
@@ -647,6 +684,13 @@ class MemoryManager:
             pass  # another thread closed the pool; the garbage waits in the table
         finally:
             self._collecting = False
+
+    def _zct_gone(self, ref: "_Watch") -> None:
+        """A Python object holding a zero-count table entry went away: the
+        next collection looks at the whole table again."""
+        self._zct_dropped = True
+        if self._zct_watch.get(ref.off) is ref:
+            del self._zct_watch[ref.off]
 
     def _mark(self, check: bool) -> None:
         """Mark from the root, from live Python objects and the zero-count
@@ -683,6 +727,7 @@ class MemoryManager:
         with self._pool.hold():
             self._mark(check=False)
             self._check(lib.pmo_gc_sweep(self._h, stats))
+            self._zct_seen = self._zct_full = 0   # the sweep rewrote the table
         return {"objects": stats[0], "freed": stats[1],
                 "freed_substructures": stats[2], "refcounts_fixed": stats[3]}
 
