@@ -1,6 +1,7 @@
 """parkit in one process: storage paths, objects, transactions, sizes."""
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import subprocess
@@ -605,6 +606,30 @@ def test_fast_paths_reopen_after_close_all(storage, versioned):
     assert d.version == (v0 + 4 if versioned else 0)
 
 
+@contextlib.contextmanager
+def closing_all_in_another_thread(pause):
+    """For the block, another thread calls close_all() every *pause* s;
+    yields (errors it met, [closes done]) and makes sure it ended."""
+    stop, errors, closes = threading.Event(), [], [0]
+
+    def closer():
+        try:
+            while not stop.is_set():
+                close_all()
+                closes[0] += 1
+                time.sleep(pause)
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+    t = threading.Thread(target=closer)
+    t.start()
+    try:
+        yield errors, closes
+    finally:
+        stop.set()
+        t.join(10)
+        assert not t.is_alive()
+
+
 def test_fast_paths_survive_close_all_from_another_thread(storage):
     """One thread sets and reads back while another keeps closing every
     namespace: no call fails, each read sees the value just written, and
@@ -612,34 +637,15 @@ def test_fast_paths_survive_close_all_from_another_thread(storage):
     d = parkit.Dict("fast/t")
     d["k"] = -1
     v0 = d.version
-    stop = threading.Event()
-    errors = []
-    closes = [0]
-
-    def closer():
-        try:
-            while not stop.is_set():
-                close_all()
-                closes[0] += 1
-                time.sleep(0.002)
-        except BaseException as e:  # noqa: BLE001
-            errors.append(e)
-    t = threading.Thread(target=closer)
-    t.start()
     sets = 0
     mismatches = 0
-    try:
+    with closing_all_in_another_thread(0.002) as (errors, closes):
         end = time.monotonic() + 0.5
         while time.monotonic() < end:
             d["k"] = sets
             sets += 1
             if d["k"] != sets - 1:
                 mismatches += 1
-    except BaseException as e:  # noqa: BLE001
-        errors.append(e)
-    finally:
-        stop.set()
-        t.join(10)
     assert errors == []
     assert mismatches == 0
     assert closes[0] > 10 and sets > 10
@@ -653,28 +659,13 @@ def test_container_reads_survive_close_all_from_another_thread(storage):
     d = parkit.Dict("fast/l")
     value = list(range(500))
     d["l"] = value
-    stop = threading.Event()
-    errors, closes, reads = [], [0], 0
-
-    def closer():
-        try:
-            while not stop.is_set():
-                close_all()
-                closes[0] += 1
-                time.sleep(0.001)
-        except BaseException as e:  # noqa: BLE001
-            errors.append(e)
-    t = threading.Thread(target=closer)
-    t.start()
-    try:
+    reads = 0
+    with closing_all_in_another_thread(0.001) as (errors, closes):
         end = time.monotonic() + 1.0
         while time.monotonic() < end:
             assert d["l"] == value
             reads += 1
-    finally:
-        stop.set()
-        t.join(10)
-    assert not t.is_alive() and errors == []
+    assert errors == []
     assert closes[0] >= 10 and reads >= 100, (closes, reads)
 
 
