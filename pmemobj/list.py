@@ -17,6 +17,8 @@ from ._binding import ffi, lib
 from .container import PersistentContainer, require_pool
 from .memory import register_builtin
 
+_K_INT = b.K_INT
+
 
 class PersistentList(PersistentContainer, MutableSequence[Any]):
     """A persistent ``list``.  Create it with ``pool.new(PersistentList,
@@ -55,7 +57,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
             except OverflowError:
                 return self._get(i)
             if o.status == 0:
-                return self._p_mm._value(o)
+                return o.i if o.kind == _K_INT else self._p_mm._value(o)
             return self._get(i)
         if isinstance(i, slice):
             return [self._get(k) for k in range(*i.indices(len(self)))]
@@ -85,7 +87,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
                 if o.status == b.EINDEX:
                     return
                 raise b.error(o.status)
-            yield value(o)
+            yield o.i if o.kind == _K_INT else value(o)
             i += 1
 
     def __reversed__(self) -> Iterator[Any]:
