@@ -277,18 +277,13 @@ static struct pin *pin_of_thread(void)
     return my_pin;
 }
 
-/* A thread sets its own pin while holding h's lock, and others check pins
- * of h holding it too, so for one pool the two are ordered; the fields are
- * read and written atomically as pins of other pools may change meanwhile. */
-#define PIN_SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
-#define PIN_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
-
+/* (all three under h's lock, so a pin and the check of it are ordered) */
 static void pin_handed(pmo_pool *h, uint64_t off)
 {
     struct pin *p = pin_of_thread();
     if (p != NULL) {
-        PIN_SET(p->handed_h, h);
-        PIN_SET(p->handed, off);
+        p->handed_h = h;
+        p->handed = off;
     }
 }
 
@@ -296,8 +291,8 @@ static void pin_reading(pmo_pool *h, uint64_t off)
 {
     struct pin *p = pin_of_thread();
     if (p != NULL) {
-        PIN_SET(p->reading_h, h);
-        PIN_SET(p->reading, off);
+        p->reading_h = h;
+        p->reading = off;
     }
 }
 
@@ -306,8 +301,8 @@ int pinned(pmo_pool *h, uint64_t off)
     int found = 0;
     pthread_mutex_lock(&pins_lock);
     for (struct pin *p = pins; p != NULL && !found; p = p->next)
-        found = (PIN_GET(p->handed_h) == h && PIN_GET(p->handed) == off) ||
-                (PIN_GET(p->reading_h) == h && PIN_GET(p->reading) == off);
+        found = (p->handed_h == h && p->handed == off) ||
+                (p->reading_h == h && p->reading == off);
     pthread_mutex_unlock(&pins_lock);
     return found;
 }
@@ -316,11 +311,10 @@ void pins_visit(pmo_pool *h, void (*visit)(uint64_t off, void *arg), void *arg)
 {
     pthread_mutex_lock(&pins_lock);
     for (struct pin *p = pins; p != NULL; p = p->next) {
-        uint64_t handed = PIN_GET(p->handed), reading = PIN_GET(p->reading);
-        if (PIN_GET(p->handed_h) == h && handed)
-            visit(handed, arg);
-        if (PIN_GET(p->reading_h) == h && reading)
-            visit(reading, arg);
+        if (p->handed_h == h && p->handed)
+            visit(p->handed, arg);
+        if (p->reading_h == h && p->reading)
+            visit(p->reading, arg);
     }
     pthread_mutex_unlock(&pins_lock);
 }
@@ -331,8 +325,9 @@ void pins_visit(pmo_pool *h, void (*visit)(uint64_t off, void *arg), void *arg)
 void pins_forget_mine(void)
 {
     if (my_pin != NULL && (my_pin->handed_h != NULL || my_pin->reading_h != NULL)) {
-        PIN_SET(my_pin->handed_h, NULL);
-        PIN_SET(my_pin->reading_h, NULL);
+        pthread_mutex_lock(&pins_lock);
+        my_pin->handed_h = my_pin->reading_h = NULL;
+        pthread_mutex_unlock(&pins_lock);
     }
 }
 
