@@ -224,116 +224,6 @@ static const char *stage(const char *src, size_t n, int32_t *status)
     return stage_buf;
 }
 
-/* -- pins: objects handed to Python and not yet held there -------------- */
-
-/* A call that returns a reference to an object (a container, a tuple)
- * releases the pool's lock before Python has made the Python object that
- * keeps the referent alive; meanwhile another thread may drop the last
- * stored reference, and the collector (which spares only objects Python
- * holds) or the immediate free of an immutable value would free it under
- * the reader.  So each thread pins the last object a call handed it, and
- * the tuple whose items it is reading; pinned objects are not freed (they
- * wait in the zero-count table) and count as held when collecting.  A pin
- * moves with the thread's next such call. */
-struct pin {
-    pmo_pool *handed_h, *reading_h;
-    uint64_t handed, reading;
-    struct pin *next;
-};
-static pthread_mutex_t pins_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pin *pins;               /* one per thread, under pins_lock */
-static __thread struct pin *my_pin;
-static pthread_key_t pin_key;          /* unlinks a thread's pin at its exit */
-static pthread_once_t pin_once = PTHREAD_ONCE_INIT;
-
-static void pin_unlink(void *mine)
-{
-    pthread_mutex_lock(&pins_lock);
-    for (struct pin **p = &pins; *p != NULL; p = &(*p)->next)
-        if (*p == mine) {
-            *p = ((struct pin *)mine)->next;
-            break;
-        }
-    pthread_mutex_unlock(&pins_lock);
-    free(mine);
-}
-
-static void pin_make_key(void) { pthread_key_create(&pin_key, pin_unlink); }
-
-static struct pin *pin_of_thread(void)
-{
-    if (my_pin == NULL) {
-        struct pin *p = calloc(1, sizeof(*p));
-        if (p == NULL)
-            return NULL;   /* (out of memory: this thread's reads go unpinned) */
-        pthread_once(&pin_once, pin_make_key);
-        pthread_setspecific(pin_key, p);
-        pthread_mutex_lock(&pins_lock);
-        p->next = pins;
-        pins = p;
-        pthread_mutex_unlock(&pins_lock);
-        my_pin = p;
-    }
-    return my_pin;
-}
-
-/* (all three under h's lock, so a pin and the check of it are ordered) */
-static void pin_handed(pmo_pool *h, uint64_t off)
-{
-    struct pin *p = pin_of_thread();
-    if (p != NULL) {
-        p->handed_h = h;
-        p->handed = off;
-    }
-}
-
-static void pin_reading(pmo_pool *h, uint64_t off)
-{
-    struct pin *p = pin_of_thread();
-    if (p != NULL) {
-        p->reading_h = h;
-        p->reading = off;
-    }
-}
-
-int pinned(pmo_pool *h, uint64_t off)
-{
-    int found = 0;
-    pthread_mutex_lock(&pins_lock);
-    for (struct pin *p = pins; p != NULL && !found; p = p->next)
-        found = (p->handed_h == h && p->handed == off) ||
-                (p->reading_h == h && p->reading == off);
-    pthread_mutex_unlock(&pins_lock);
-    return found;
-}
-
-void pins_visit(pmo_pool *h, void (*visit)(uint64_t off, void *arg), void *arg)
-{
-    pthread_mutex_lock(&pins_lock);
-    for (struct pin *p = pins; p != NULL; p = p->next) {
-        if (p->handed_h == h && p->handed)
-            visit(p->handed, arg);
-        if (p->reading_h == h && p->reading)
-            visit(p->reading, arg);
-    }
-    pthread_mutex_unlock(&pins_lock);
-}
-
-/* A thread that writes or collects is past the values it was handed (it
- * made their Python objects first): its pins would only keep its own
- * garbage from being freed. */
-void pins_forget_mine(void)
-{
-    if (my_pin != NULL && (my_pin->handed_h != NULL || my_pin->reading_h != NULL)) {
-        pthread_mutex_lock(&pins_lock);
-        my_pin->handed_h = my_pin->reading_h = NULL;
-        pthread_mutex_unlock(&pins_lock);
-    }
-}
-
-void pins_before_fork(void) { pthread_mutex_lock(&pins_lock); }
-void pins_after_fork(void) { pthread_mutex_unlock(&pins_lock); }
-
 pmo_out out_slot(pmo_pool *h, const pmo_slot *s)
 {
     pmo_out o;
@@ -368,8 +258,6 @@ pmo_out out_slot(pmo_pool *h, const pmo_slot *s)
         o.i = (int64_t)s->bits;
         o.type = hd->type;
         o.layout = hd->layout;
-        if (hd->layout != PMO_L_BLOB)
-            pin_handed(h, s->bits);
         if (hd->layout == PMO_L_BLOB) {
             struct pmo_blob *b = (struct pmo_blob *)hd;
             if (!off_ok(h, s->bits, sizeof(*b)) || b->len >= h->limit ||
@@ -415,10 +303,8 @@ int decref(pmo_pool *h, uint64_t off)
         return st;
     if (--hd->refcnt > 0)
         return 0;
-    /* an immutable value goes at once, unless a reader was just handed it */
-    return hd->type < PMO_T_FIRST_CONTAINER &&
-           (hd->layout == PMO_L_BLOB || !pinned(h, off))   /* (blobs go out as copies) */
-        ? release(h, off) : zct_push(h, off);
+    return hd->type < PMO_T_FIRST_CONTAINER ? release(h, off)
+                                            : zct_push(h, off);
 }
 
 /* -- traversal ----------------------------------------------------------------------- */
@@ -639,8 +525,6 @@ int pmo_zct_remove(pmo_pool *h, uint64_t off)
     int own, st = op_enter(h, &own);
     if (st)
         return st;
-    if (pinned(h, off))
-        return op_leave(h, own, 0);   /* a reader was just handed it: later */
     struct pmo_root *r = h->root;
     uint64_t *a = zct_array(h);
     int removed = 0;
@@ -856,7 +740,6 @@ pmo_out pmo_tuple_get(pmo_pool *h, uint64_t off, int64_t idx)
     if (t == NULL) {
         o.status = pmo_fail(PMO_EINVAL, "not a tuple");
     } else {
-        pin_reading(h, off);   /* Python reads its items one call at a time */
         if (idx < 0)
             idx += (int64_t)t->n;
         if (idx < 0 || (uint64_t)idx >= t->n)

@@ -401,14 +401,8 @@ class MemoryManager:
         if obj is None:
             cls: Any = self._class_for(code)
             obj = cls.__new__(cls)
-            # held before its class reads anything: until then only this
-            # thread's pin (the C core's) keeps the object from being freed
+            obj._p_resurrect(self, (self._uuid, off))
             self._objects[off] = obj
-            try:
-                obj._p_resurrect(self, (self._uuid, off))
-            except BaseException:
-                self._objects.pop(off, None)
-                raise
         return obj
 
     # -- type codes of classes ----------------------------------------------------------
@@ -677,12 +671,11 @@ class MemoryManager:
                             self._zct_watch[off] = _Watch(obj, self._zct_gone, off)
                         continue
                     with self.transaction():
-                        # still waiting (and only then safe to read)?  Not
-                        # removed: another thread was just handed it (pinned)
-                        removed = self._checked(lib.pmo_zct_remove(h, off))
-                        if removed and self._checked(lib.pmo_refcount(h, off)) == 0:
+                        # still waiting (and only then safe to read)?
+                        if self._checked(lib.pmo_zct_remove(h, off)) and \
+                                self._checked(lib.pmo_refcount(h, off)) == 0:
                             self._release(off)
-                    progress = progress or removed > 0
+                    progress = True
                 if not progress:
                     self._zct_seen = end
                     if start == 0:
