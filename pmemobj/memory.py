@@ -657,7 +657,10 @@ class MemoryManager:
                 full = not keep_live or self._zct_dropped or n > 2 * self._zct_full + 64
                 if full:
                     self._zct_dropped = False
-                start = 0 if full else min(self._zct_seen, n)
+                    self._zct_seen = 0
+                # (entries removed since: the table is shorter, and what
+                # takes their places is looked at again)
+                start = self._zct_seen = min(self._zct_seen, n)
                 if start == n:
                     return
                 buf = ffi.new("uint64_t[]", n - start)
@@ -729,9 +732,11 @@ class MemoryManager:
         # pool has no room to log a big one), and no other thread may
         # change what was marked in between
         with self._pool.hold():
-            self._mark(check=False)
-            self._check(lib.pmo_gc_sweep(self._h, stats))
-            self._zct_seen = self._zct_full = 0   # the sweep rewrote the table
+            try:
+                self._mark(check=False)
+                self._check(lib.pmo_gc_sweep(self._h, stats))
+            finally:
+                self._zct_seen = self._zct_full = 0   # the sweep rewrote the table
         return {"objects": stats[0], "freed": stats[1],
                 "freed_substructures": stats[2], "refcounts_fixed": stats[3]}
 
