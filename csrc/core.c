@@ -103,8 +103,17 @@ static void reserve_parent_ranges(void)
     open_pools = NULL;   /* none is the child's */
 }
 
-static void before_fork(void) { pthread_mutex_lock(&maps_lock); }
-static void after_fork_parent(void) { pthread_mutex_unlock(&maps_lock); }
+static void before_fork(void)
+{
+    pthread_mutex_lock(&maps_lock);
+    pins_before_fork();
+}
+
+static void after_fork_parent(void)
+{
+    pins_after_fork();
+    pthread_mutex_unlock(&maps_lock);
+}
 
 static void after_fork_child(void)
 {
@@ -113,6 +122,7 @@ static void after_fork_child(void)
     confined_ro = 0;
     confine_depth = 0;
     reserve_parent_ranges();
+    pins_after_fork();
     pthread_mutex_unlock(&maps_lock);
 }
 

@@ -173,6 +173,11 @@ int store_value(pmo_pool *h, const pmo_in *in, pmo_slot *dst);
 int drop_slot(pmo_pool *h, const pmo_slot *s);
 int incref(pmo_pool *h, uint64_t off);
 int decref(pmo_pool *h, uint64_t off);
+/* objects handed to Python and not yet held there (value.c) */
+int pinned(pmo_pool *h, uint64_t off);
+void pins_visit(pmo_pool *h, void (*visit)(uint64_t off, void *arg), void *arg);
+void pins_before_fork(void);
+void pins_after_fork(void);
 int release(pmo_pool *h, uint64_t off);
 int zct_push(pmo_pool *h, uint64_t off);
 pmo_out out_slot(pmo_pool *h, const pmo_slot *s);

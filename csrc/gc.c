@@ -176,6 +176,16 @@ static int gc_lock(pmo_pool *h)
     return st;
 }
 
+struct pin_visit { pmo_pool *h; struct gc_state *g; };
+
+/* An object a reader was just handed counts as held by Python. */
+static void mark_pinned(uint64_t off, void *arg)
+{
+    struct pin_visit *v = arg;
+    if (hdr_at(v->h, off) != NULL)
+        mark_ref(v->g, off, 0);
+}
+
 int pmo_gc_begin(pmo_pool *h)
 {
     int st = read_enter(h);
@@ -192,6 +202,8 @@ int pmo_gc_begin(pmo_pool *h)
     visit_ref(h, &r->types, h->gc);
     if (r->zct)
         mark_sub(h->gc, r->zct);
+    struct pin_visit v = {h, h->gc};
+    pins_visit(h, mark_pinned, &v);
     st = drain(h, h->gc);
     read_leave(h);
     return st;

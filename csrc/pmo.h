@@ -124,7 +124,7 @@ typedef struct {
     int32_t status;
     uint32_t type;
     uint32_t layout;
-    uint32_t pad;
+    uint32_t pinned;       /* 1: pmo_unpin() once Python holds the object */
     uint64_t kind;
     int64_t i;
     double f;
@@ -206,6 +206,10 @@ int pmo_gc_needed(pmo_pool *h);
 int64_t pmo_zct_read(pmo_pool *h, uint64_t start, uint64_t *buf, uint64_t max);
 int pmo_zct_remove(pmo_pool *h, uint64_t off);
 int pmo_zct_push(pmo_pool *h, uint64_t off);
+/* an out with pinned == 1 pinned its object for this thread: unpin it
+ * once Python holds it (last pinned, first unpinned) */
+void pmo_unpin(void);
+int pmo_pin_depth(void);
 
 /* -- tuples (also frozensets and boxes): fixed slot arrays ---------------- */
 int64_t pmo_tuple_new(pmo_pool *h, uint32_t type, uint64_t n, int64_t hash);

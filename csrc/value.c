@@ -224,6 +224,113 @@ static const char *stage(const char *src, size_t n, int32_t *status)
     return stage_buf;
 }
 
+/* -- pins: objects handed to Python and not yet held there -------------- */
+
+/* A call that returns a reference to an object (a container, a tuple)
+ * releases the pool's lock before Python has made the Python object that
+ * keeps it alive.  Meanwhile another thread may drop the last stored
+ * reference, and the collector (which spares what Python holds) or the
+ * immediate free of an immutable would free it under the reader.  So such
+ * a call pins the object for its thread (o.pinned = 1), and Python unpins it
+ * (pmo_unpin) once it holds the object or has read what it needed; pins
+ * nest, last in first out (a tuple's items are read while it is pinned).
+ * A pinned object is not freed: it waits in the zero-count table, and a
+ * collection counts it as held. */
+#define PIN_DEPTH 32
+struct pins {
+    int depth, lost;   /* lost: pins beyond PIN_DEPTH, not recorded */
+    struct { pmo_pool *h; uint64_t off; } at[PIN_DEPTH];
+    struct pins *next;
+};
+static pthread_mutex_t pins_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pins *all_pins;          /* one per thread, under pins_lock */
+static __thread struct pins *my_pins;
+static pthread_key_t pins_key;         /* unlinks a thread's pins at its exit */
+static pthread_once_t pins_once = PTHREAD_ONCE_INIT;
+
+/* The pins of one thread change only in that thread; other threads read
+ * them under pins_lock while holding the lock of the pool they free from,
+ * which the pinning call held too (entries in use are never rewritten). */
+#define PIN_SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELEASE)
+#define PIN_GET(field) __atomic_load_n(&(field), __ATOMIC_ACQUIRE)
+
+static void pins_unlink(void *mine)
+{
+    pthread_mutex_lock(&pins_lock);
+    for (struct pins **p = &all_pins; *p != NULL; p = &(*p)->next)
+        if (*p == mine) {
+            *p = ((struct pins *)mine)->next;
+            break;
+        }
+    pthread_mutex_unlock(&pins_lock);
+    free(mine);
+    my_pins = NULL;
+}
+
+static void pins_make_key(void) { pthread_key_create(&pins_key, pins_unlink); }
+
+static int pin(pmo_pool *h, uint64_t off)
+{
+    if (my_pins == NULL) {
+        struct pins *p = calloc(1, sizeof(*p));
+        if (p == NULL)
+            return 0;   /* out of memory: unpinned, as before pins existed */
+        pthread_once(&pins_once, pins_make_key);
+        pthread_setspecific(pins_key, p);
+        pthread_mutex_lock(&pins_lock);
+        p->next = all_pins;
+        all_pins = p;
+        pthread_mutex_unlock(&pins_lock);
+        my_pins = p;
+    }
+    struct pins *p = my_pins;
+    if (p->depth == PIN_DEPTH) {
+        p->lost++;
+    } else {
+        PIN_SET(p->at[p->depth].h, h);
+        PIN_SET(p->at[p->depth].off, off);
+        PIN_SET(p->depth, p->depth + 1);
+    }
+    return 1;
+}
+
+void pmo_unpin(void)
+{
+    struct pins *p = my_pins;
+    if (p == NULL)
+        return;
+    if (p->lost > 0)
+        p->lost--;
+    else if (p->depth > 0)
+        PIN_SET(p->depth, p->depth - 1);
+}
+
+int pmo_pin_depth(void) { return my_pins ? my_pins->depth + my_pins->lost : 0; }
+
+int pinned(pmo_pool *h, uint64_t off)
+{
+    int found = 0;
+    pthread_mutex_lock(&pins_lock);
+    for (struct pins *p = all_pins; p != NULL && !found; p = p->next)
+        for (int k = PIN_GET(p->depth); k-- > 0 && !found;)
+            found = PIN_GET(p->at[k].h) == h && PIN_GET(p->at[k].off) == off;
+    pthread_mutex_unlock(&pins_lock);
+    return found;
+}
+
+void pins_visit(pmo_pool *h, void (*visit)(uint64_t off, void *arg), void *arg)
+{
+    pthread_mutex_lock(&pins_lock);
+    for (struct pins *p = all_pins; p != NULL; p = p->next)
+        for (int k = PIN_GET(p->depth); k-- > 0;)
+            if (PIN_GET(p->at[k].h) == h)
+                visit(PIN_GET(p->at[k].off), arg);
+    pthread_mutex_unlock(&pins_lock);
+}
+
+void pins_before_fork(void) { pthread_mutex_lock(&pins_lock); }
+void pins_after_fork(void) { pthread_mutex_unlock(&pins_lock); }
+
 pmo_out out_slot(pmo_pool *h, const pmo_slot *s)
 {
     pmo_out o;
@@ -258,6 +365,8 @@ pmo_out out_slot(pmo_pool *h, const pmo_slot *s)
         o.i = (int64_t)s->bits;
         o.type = hd->type;
         o.layout = hd->layout;
+        if (hd->layout != PMO_L_BLOB)
+            o.pinned = (uint32_t)pin(h, s->bits);
         if (hd->layout == PMO_L_BLOB) {
             struct pmo_blob *b = (struct pmo_blob *)hd;
             if (!off_ok(h, s->bits, sizeof(*b)) || b->len >= h->limit ||
@@ -303,8 +412,10 @@ int decref(pmo_pool *h, uint64_t off)
         return st;
     if (--hd->refcnt > 0)
         return 0;
-    return hd->type < PMO_T_FIRST_CONTAINER ? release(h, off)
-                                            : zct_push(h, off);
+    /* an immutable value goes at once, unless a reader was just handed it */
+    return hd->type < PMO_T_FIRST_CONTAINER &&
+           (hd->layout == PMO_L_BLOB || !pinned(h, off))   /* (blobs go out as copies) */
+        ? release(h, off) : zct_push(h, off);
 }
 
 /* -- traversal ----------------------------------------------------------------------- */
@@ -525,6 +636,8 @@ int pmo_zct_remove(pmo_pool *h, uint64_t off)
     int own, st = op_enter(h, &own);
     if (st)
         return st;
+    if (pinned(h, off))
+        return op_leave(h, own, 0);   /* a reader was just handed it: later */
     struct pmo_root *r = h->root;
     uint64_t *a = zct_array(h);
     int removed = 0;
@@ -636,6 +749,8 @@ int pmo_release(pmo_pool *h, uint64_t off)
         st = pmo_fail(PMO_EINVAL, "not a persistent object");
     else if (hd->refcnt != 0)
         st = pmo_fail(PMO_EINVAL, "object is still referenced");
+    else if (pinned(h, off))
+        st = zct_push(h, off);   /* a reader was just handed it: later */
     else if (hd->layout == PMO_L_OPAQUE)
         st = PMO_EOPAQUE;
     else

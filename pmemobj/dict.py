@@ -89,6 +89,8 @@ class HashTable(PersistentContainer):
         """Entry position of *key*, or -1."""
         st, o = self._p_lookup(key)
         if st == 0:
+            if o.pinned:   # (a container value, handed out: not wanted here)
+                lib.pmo_unpin()
             return int(o.pos)
         if st == b.EKEY:
             return -1
@@ -143,7 +145,9 @@ class HashTable(PersistentContainer):
         return True
 
     def _p_contains(self, key: Any) -> bool:
-        st, _ = self._p_lookup(key)
+        st, o = self._p_lookup(key)
+        if st == 0 and o.pinned:   # (a container value, handed out: not wanted here)
+            lib.pmo_unpin()
         if st == 0 or st == b.EKEY:
             return st == 0
         if st != b.ENEEDCMP:

@@ -37,6 +37,7 @@ _unpack = ffi.unpack
 _K_INT, _K_REF, _K_FLOAT = b.K_INT, b.K_REF, b.K_FLOAT
 _K_NONE, _K_BOOL, _K_EMPTY = b.K_NONE, b.K_BOOL, b.K_EMPTY
 _T_STR = b.T_STR
+_L_BLOB = b.L_BLOB
 
 _NONE_IN = (b.K_NONE, 0, 0.0, _NULL, 0)
 _TRUE_IN = (b.K_BOOL, 1, 0.0, _NULL, 0)
@@ -366,24 +367,31 @@ class MemoryManager:
         raise CorruptPoolError(f"slot of unknown kind {k}")
 
     def _ref_value(self, o: Any, t: int) -> Any:
-        if t == b.T_BYTES:
-            return ffi.unpack(o.ptr, o.len)
-        if t >= b.T_FIRST_CONTAINER:
-            return self._wrapper(o.i, t)
-        if t == b.T_BIGINT:
-            return int.from_bytes(ffi.unpack(o.ptr, o.len), "little", signed=True)
-        if t == b.T_COMPLEX:
-            real, imag = struct.unpack("<dd", ffi.unpack(o.ptr, 16))
-            return complex(real, imag)
-        if t == b.T_PICKLE:
-            return _Unpickler(ffi.unpack(o.ptr, o.len), self._unpickle_allowed).load()
-        if t == b.T_TUPLE:
-            return self._tuple_items(o.i)
-        if t == b.T_FROZENSET:
-            return frozenset(self._tuple_items(o.i))
-        if t == b.T_BOX:
-            return self._tuple_items(o.i)[0]
-        raise CorruptPoolError(f"object at offset {o.i} has unknown type {t}")
+        if o.layout == _L_BLOB:   # bytes that came out as a copy
+            if t == b.T_BYTES:
+                return ffi.unpack(o.ptr, o.len)
+            if t == b.T_BIGINT:
+                return int.from_bytes(ffi.unpack(o.ptr, o.len), "little", signed=True)
+            if t == b.T_COMPLEX:
+                real, imag = struct.unpack("<dd", ffi.unpack(o.ptr, 16))
+                return complex(real, imag)
+            if t == b.T_PICKLE:
+                return _Unpickler(ffi.unpack(o.ptr, o.len), self._unpickle_allowed).load()
+        # an object the C core pinned for this thread until it is held here
+        # (another thread may drop its last stored reference meanwhile)
+        try:
+            if t >= b.T_FIRST_CONTAINER:
+                return self._wrapper(o.i, t)
+            if t == b.T_TUPLE:
+                return self._tuple_items(o.i)
+            if t == b.T_FROZENSET:
+                return frozenset(self._tuple_items(o.i))
+            if t == b.T_BOX:
+                return self._tuple_items(o.i)[0]
+            raise CorruptPoolError(f"object at offset {o.i} has unknown type {t}")
+        finally:
+            if o.pinned:
+                lib.pmo_unpin()
 
     def _tuple_items(self, off: int) -> Tuple[Any, ...]:
         h, n = self._h, self._checked(lib.pmo_len(self._h, off))
@@ -401,8 +409,12 @@ class MemoryManager:
         if obj is None:
             cls: Any = self._class_for(code)
             obj = cls.__new__(cls)
-            obj._p_resurrect(self, (self._uuid, off))
-            self._objects[off] = obj
+            self._objects[off] = obj   # held before its class reads anything
+            try:
+                obj._p_resurrect(self, (self._uuid, off))
+            except BaseException:
+                self._objects.pop(off, None)
+                raise
         return obj
 
     # -- type codes of classes ----------------------------------------------------------
@@ -628,7 +640,10 @@ class MemoryManager:
             o = lib.pmo_ref(self._h, off)
             if o.status:
                 raise b.error(o.status)
-            obj = self._wrapper(off, o.type)
+            try:
+                obj = self._wrapper(off, o.type)
+            finally:
+                lib.pmo_unpin()   # (before the free: no pin names freed memory)
             obj._p_deallocate()
             self._check(lib.pmo_free(self._h, off))
             self._objects.pop(off, None)
@@ -674,11 +689,16 @@ class MemoryManager:
                             self._zct_watch[off] = _Watch(obj, self._zct_gone, off)
                         continue
                     with self.transaction():
-                        # still waiting (and only then safe to read)?
-                        if self._checked(lib.pmo_zct_remove(h, off)) and \
-                                self._checked(lib.pmo_refcount(h, off)) == 0:
+                        # still waiting (and only then safe to read)?  Not
+                        # removed: another thread was just handed it (the C
+                        # core pinned it); the next collection looks again
+                        removed = self._checked(lib.pmo_zct_remove(h, off))
+                        if removed and self._checked(lib.pmo_refcount(h, off)) == 0:
                             self._release(off)
-                    progress = True
+                    if removed:
+                        progress = True
+                    else:
+                        self._zct_dropped = True
                 if not progress:
                     self._zct_seen = end
                     if start == 0:
@@ -717,7 +737,10 @@ class MemoryManager:
                 o = lib.pmo_ref(h, off)
                 if o.status:
                     raise b.error(o.status)
-                obj = self._wrapper(off, o.type)
+                try:
+                    obj = self._wrapper(off, o.type)
+                finally:
+                    lib.pmo_unpin()
                 for oid in obj._p_traverse():
                     self._check(lib.pmo_gc_mark(h, self._oid_off(oid), 1))
                 for oid in obj._p_substructures():

@@ -92,3 +92,12 @@ def pytest_sessionfinish(session, exitstatus):
                 os.kill(int(pid), signal.SIGKILL)
             except OSError:
                 pass
+
+
+@pytest.fixture(autouse=True)
+def no_pin_left():
+    """Every reference the C core pinned for a reader was unpinned (a pin
+    left behind would keep its object from ever being freed)."""
+    from pmemobj._binding import lib
+    yield
+    assert lib.pmo_pin_depth() == 0

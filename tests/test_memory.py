@@ -221,18 +221,21 @@ def test_garbage_stays_bounded_while_values_are_replaced(pool):
 
 # -- another thread drops a value a reader was just handed ---------------------
 
-def _paused_reader(pool, monkeypatch, where, read):
-    """Run read() in a thread that pauses in MemoryManager.*where* (after
-    the C call handed it a reference, before it holds the object in
-    Python) while the caller's block runs; returns (result, error)."""
+def _paused_reader(pool, monkeypatch, where, read, call=1):
+    """Run read() in a thread that pauses at its *call*-th entry into
+    MemoryManager.*where* (after the C call handed it a reference, before
+    it holds the object in Python) while the caller's block runs; returns
+    (thread, resume event, {"value": ...} or {"error": ...})."""
     from pmemobj.memory import MemoryManager
     original = getattr(MemoryManager, where)
-    handed, resume = threading.Event(), threading.Event()
+    handed, resume, calls = threading.Event(), threading.Event(), [0]
 
     def paused(self, *args):
         if threading.current_thread().name == "reader" and not handed.is_set():
-            handed.set()
-            resume.wait(10)
+            calls[0] += 1
+            if calls[0] == call:
+                handed.set()
+                resume.wait(10)
         return original(self, *args)
     monkeypatch.setattr(MemoryManager, where, paused)
     out = {}
@@ -248,26 +251,21 @@ def _paused_reader(pool, monkeypatch, where, read):
     return t, resume, out
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known race, not fixed: between the C call that hands Python a reference "
-    "(a container, a tuple) and the Python object that keeps the referent "
-    "alive, another thread replacing the value can free it (the collector "
-    "spares only objects Python holds; immutable values go at once). A "
-    "per-thread pin in the C core was tried and reverted: see the stop 13 note"))
-@pytest.mark.parametrize("value, where, copy", [
-    ([1, 1, 1], "_wrapper", list),
-    ({"a": [1]}, "_wrapper", lambda d: {k: list(v) for k, v in d.items()}),
-    (("t", 1, b"x" * 50), "_tuple_items", tuple),
+@pytest.mark.parametrize("value, where, call, copy", [
+    ([1, 1, 1], "_wrapper", 1, list),
+    ({"a": [1]}, "_wrapper", 1, lambda d: {k: list(v) for k, v in d.items()}),
+    (("t", 1, b"x" * 50), "_tuple_items", 1, tuple),
+    ((("a", 1), ("b", 2)), "_tuple_items", 2, tuple),   # inside an inner tuple
 ])
 def test_a_value_handed_to_a_reader_is_not_freed_under_it(pool, monkeypatch, value, where,
-                                                          copy):
+                                                          call, copy):
     # between the C call that returns a reference and the Python object
     # that keeps its referent alive, another thread replaced the value: the
     # collector freed the old one and the reader read freed memory
     pool.root = {"k": value}
     root = pool.root
     t, resume, out = _paused_reader(pool, monkeypatch, where,
-                                    lambda: copy(root["k"]))
+                                    lambda: copy(root["k"]), call)
     try:
         before = pool.stats()["pobjects"]
         root["k"] = "replaced"                    # the old value's last reference
