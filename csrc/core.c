@@ -122,7 +122,7 @@ static void after_fork_child(void)
     confined_ro = 0;
     confine_depth = 0;
     reserve_parent_ranges();
-    pins_after_fork();
+    pins_after_fork_child();
     pthread_mutex_unlock(&maps_lock);
 }
 
@@ -471,6 +471,8 @@ static int attach(pmo_pool *h, PMEMobjpool *pop, uint64_t limit)
     h->pop = pop;
     h->root = root;
     h->uuid_lo = r.pool_uuid_lo;
+    static uint64_t opens;
+    h->opened = __atomic_add_fetch(&opens, 1, __ATOMIC_RELAXED);
     h->limit = limit;
     h->forks = forks;
     h->next_open = open_pools;

@@ -108,6 +108,7 @@ struct pmo_pool {
     pthread_mutex_t lock;  /* recursive; held through a transaction */
     uint64_t limit;        /* offsets at or past this are corrupt */
     uint64_t uuid_lo;
+    uint64_t opened;       /* unique per open in this process (names pins) */
     struct pmo_root *root;
     int was_clean;
     int pushed;            /* the current operation filled the zct */
@@ -178,6 +179,7 @@ int pinned(pmo_pool *h, uint64_t off);
 void pins_visit(pmo_pool *h, void (*visit)(uint64_t off, void *arg), void *arg);
 void pins_before_fork(void);
 void pins_after_fork(void);
+void pins_after_fork_child(void);
 int release(pmo_pool *h, uint64_t off);
 int zct_push(pmo_pool *h, uint64_t off);
 pmo_out out_slot(pmo_pool *h, const pmo_slot *s);

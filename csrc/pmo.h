@@ -124,7 +124,7 @@ typedef struct {
     int32_t status;
     uint32_t type;
     uint32_t layout;
-    uint32_t pinned;       /* 1: pmo_unpin() once Python holds the object */
+    uint32_t pinned;       /* not 0: pmo_unpin_to(pinned - 1) once held */
     uint64_t kind;
     int64_t i;
     double f;
@@ -206,10 +206,11 @@ int pmo_gc_needed(pmo_pool *h);
 int64_t pmo_zct_read(pmo_pool *h, uint64_t start, uint64_t *buf, uint64_t max);
 int pmo_zct_remove(pmo_pool *h, uint64_t off);
 int pmo_zct_push(pmo_pool *h, uint64_t off);
-/* an out with pinned == 1 pinned its object for this thread: unpin it
- * once Python holds it (last pinned, first unpinned) */
-void pmo_unpin(void);
+/* an out with pinned != 0 pinned its object for this thread: once Python
+ * holds it, pmo_unpin_to(pinned - 1) */
+void pmo_unpin_to(uint32_t level);
 int pmo_pin_depth(void);
+int pmo_is_pinned(pmo_pool *h, uint64_t off);
 
 /* -- tuples (also frozensets and boxes): fixed slot arrays ---------------- */
 int64_t pmo_tuple_new(pmo_pool *h, uint32_t type, uint64_t n, int64_t hash);

@@ -231,15 +231,15 @@ static const char *stage(const char *src, size_t n, int32_t *status)
  * keeps it alive.  Meanwhile another thread may drop the last stored
  * reference, and the collector (which spares what Python holds) or the
  * immediate free of an immutable would free it under the reader.  So such
- * a call pins the object for its thread (o.pinned = 1), and Python unpins it
- * (pmo_unpin) once it holds the object or has read what it needed; pins
- * nest, last in first out (a tuple's items are read while it is pinned).
+ * a call pins the object for its thread (o.pinned = its level + 1), and
+ * Python unpins it (pmo_unpin_to) once it holds the object or has read what
+ * it needed; pins nest (a tuple's items are read while it is pinned).
  * A pinned object is not freed: it waits in the zero-count table, and a
  * collection counts it as held. */
 #define PIN_DEPTH 32
 struct pins {
-    int depth, lost;   /* lost: pins beyond PIN_DEPTH, not recorded */
-    struct { pmo_pool *h; uint64_t off; } at[PIN_DEPTH];
+    int depth;
+    struct { uint64_t opened, off; } at[PIN_DEPTH];   /* opened: h->opened */
     struct pins *next;
 };
 static pthread_mutex_t pins_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -269,12 +269,14 @@ static void pins_unlink(void *mine)
 
 static void pins_make_key(void) { pthread_key_create(&pins_key, pins_unlink); }
 
-static int pin(pmo_pool *h, uint64_t off)
+/* Pin off for this thread: its level + 1 (what out.pinned carries), or 0
+ * when it cannot be recorded (out of memory, nested too deep). */
+static uint32_t pin(pmo_pool *h, uint64_t off)
 {
     if (my_pins == NULL) {
         struct pins *p = calloc(1, sizeof(*p));
         if (p == NULL)
-            return 0;   /* out of memory: unpinned, as before pins existed */
+            return 0;
         pthread_once(&pins_once, pins_make_key);
         pthread_setspecific(pins_key, p);
         pthread_mutex_lock(&pins_lock);
@@ -284,28 +286,36 @@ static int pin(pmo_pool *h, uint64_t off)
         my_pins = p;
     }
     struct pins *p = my_pins;
-    if (p->depth == PIN_DEPTH) {
-        p->lost++;
-    } else {
-        PIN_SET(p->at[p->depth].h, h);
-        PIN_SET(p->at[p->depth].off, off);
-        PIN_SET(p->depth, p->depth + 1);
-    }
-    return 1;
+    int k = p->depth;
+    if (k == PIN_DEPTH)
+        return 0;
+    PIN_SET(p->at[k].opened, h->opened);
+    PIN_SET(p->at[k].off, off);
+    PIN_SET(p->depth, k + 1);
+    return (uint32_t)k + 1;
 }
 
-void pmo_unpin(void)
+/* Drop this thread's pins from level on: the one an out carried (level =
+ * out.pinned - 1) and any left above it by an exception that struck
+ * before its unpin. */
+void pmo_unpin_to(uint32_t level)
 {
     struct pins *p = my_pins;
-    if (p == NULL)
-        return;
-    if (p->lost > 0)
-        p->lost--;
-    else if (p->depth > 0)
-        PIN_SET(p->depth, p->depth - 1);
+    if (p != NULL && (uint32_t)p->depth > level)
+        PIN_SET(p->depth, (int)level);
 }
 
-int pmo_pin_depth(void) { return my_pins ? my_pins->depth + my_pins->lost : 0; }
+int pmo_pin_depth(void) { return my_pins ? my_pins->depth : 0; }
+
+int pmo_is_pinned(pmo_pool *h, uint64_t off)
+{
+    int st = read_enter(h);
+    if (st)
+        return st;
+    st = pinned(h, off);
+    read_leave(h);
+    return st;
+}
 
 int pinned(pmo_pool *h, uint64_t off)
 {
@@ -313,7 +323,8 @@ int pinned(pmo_pool *h, uint64_t off)
     pthread_mutex_lock(&pins_lock);
     for (struct pins *p = all_pins; p != NULL && !found; p = p->next)
         for (int k = PIN_GET(p->depth); k-- > 0 && !found;)
-            found = PIN_GET(p->at[k].h) == h && PIN_GET(p->at[k].off) == off;
+            found = PIN_GET(p->at[k].opened) == h->opened &&
+                    PIN_GET(p->at[k].off) == off;
     pthread_mutex_unlock(&pins_lock);
     return found;
 }
@@ -323,13 +334,23 @@ void pins_visit(pmo_pool *h, void (*visit)(uint64_t off, void *arg), void *arg)
     pthread_mutex_lock(&pins_lock);
     for (struct pins *p = all_pins; p != NULL; p = p->next)
         for (int k = PIN_GET(p->depth); k-- > 0;)
-            if (PIN_GET(p->at[k].h) == h)
+            if (PIN_GET(p->at[k].opened) == h->opened)
                 visit(PIN_GET(p->at[k].off), arg);
     pthread_mutex_unlock(&pins_lock);
 }
 
 void pins_before_fork(void) { pthread_mutex_lock(&pins_lock); }
 void pins_after_fork(void) { pthread_mutex_unlock(&pins_lock); }
+
+/* In a child only the forking thread lives on: the other threads' records
+ * are dropped from the list (and left allocated, a few hundred bytes). */
+void pins_after_fork_child(void)
+{
+    all_pins = my_pins;
+    if (my_pins != NULL)
+        my_pins->next = NULL;
+    pthread_mutex_unlock(&pins_lock);
+}
 
 pmo_out out_slot(pmo_pool *h, const pmo_slot *s)
 {
@@ -366,7 +387,7 @@ pmo_out out_slot(pmo_pool *h, const pmo_slot *s)
         o.type = hd->type;
         o.layout = hd->layout;
         if (hd->layout != PMO_L_BLOB)
-            o.pinned = (uint32_t)pin(h, s->bits);
+            o.pinned = pin(h, s->bits);
         if (hd->layout == PMO_L_BLOB) {
             struct pmo_blob *b = (struct pmo_blob *)hd;
             if (!off_ok(h, s->bits, sizeof(*b)) || b->len >= h->limit ||

@@ -16,7 +16,7 @@ import pickle
 import struct
 import threading
 import weakref
-from typing import Any, Callable, Dict, List, Literal, Optional, Tuple, Type
+from typing import Any, Callable, Dict, List, Literal, Optional, Set, Tuple, Type
 
 from . import _binding as b
 from ._binding import ffi, lib
@@ -164,6 +164,7 @@ class MemoryManager:
         self._zct_seen = self._zct_full = 0
         self._zct_dropped = False
         self._zct_watch: Dict[int, _Watch] = {}
+        self._zct_pinned: Set[int] = set()   # entries refused as pinned
 
     # -- status handling ----------------------------------------------------
 
@@ -391,7 +392,7 @@ class MemoryManager:
             raise CorruptPoolError(f"object at offset {o.i} has unknown type {t}")
         finally:
             if o.pinned:
-                lib.pmo_unpin()
+                lib.pmo_unpin_to(o.pinned - 1)
 
     def _tuple_items(self, off: int) -> Tuple[Any, ...]:
         h, n = self._h, self._checked(lib.pmo_len(self._h, off))
@@ -642,8 +643,9 @@ class MemoryManager:
                 raise b.error(o.status)
             try:
                 obj = self._wrapper(off, o.type)
-            finally:
-                lib.pmo_unpin()   # (before the free: no pin names freed memory)
+            finally:   # (before the free: no pin names freed memory)
+                if o.pinned:
+                    lib.pmo_unpin_to(o.pinned - 1)
             obj._p_deallocate()
             self._check(lib.pmo_free(self._h, off))
             self._objects.pop(off, None)
@@ -660,6 +662,9 @@ class MemoryManager:
         if self._collecting:
             return  # the running collection picks up what this one would
         self._collecting = True
+        # this thread is past any value it was handed: a pin still standing
+        # was left by an exception between a C call and its unpin
+        lib.pmo_unpin_to(0)
         try:
             while True:
                 n = self._checked(lib.pmo_zct_read(h, 0, _NULL, 0))
@@ -676,29 +681,33 @@ class MemoryManager:
                 # (entries removed since: the table is shorter, and what
                 # takes their places is looked at again)
                 start = self._zct_seen = min(self._zct_seen, n)
-                if start == n:
+                if start == n and not self._zct_pinned:
                     return
                 buf = ffi.new("uint64_t[]", n - start)
                 got = self._checked(lib.pmo_zct_read(h, start, buf, n - start))
                 end = max(start, min(n, got))
                 progress = False
-                for off in set(buf[0:end - start]):
+                # with the entries another thread was handed when last tried
+                for off in set(buf[0:end - start]) | self._zct_pinned:
+                    self._zct_pinned.discard(off)
                     obj = self._objects.get(off) if keep_live else None
                     if obj is not None:
                         if off not in self._zct_watch:
                             self._zct_watch[off] = _Watch(obj, self._zct_gone, off)
                         continue
                     with self.transaction():
-                        # still waiting (and only then safe to read)?  Not
-                        # removed: another thread was just handed it (the C
-                        # core pinned it); the next collection looks again
+                        # still waiting (and only then safe to read)?
                         removed = self._checked(lib.pmo_zct_remove(h, off))
                         if removed and self._checked(lib.pmo_refcount(h, off)) == 0:
-                            self._release(off)
+                            if keep_live and self._objects.get(off) is not None:
+                                # a reader made its object since the look above
+                                self._check(lib.pmo_zct_push(h, off))
+                            else:
+                                self._release(off)
                     if removed:
                         progress = True
-                    else:
-                        self._zct_dropped = True
+                    elif self._checked(lib.pmo_is_pinned(h, off)):
+                        self._zct_pinned.add(off)   # handed to a reader: later
                 if not progress:
                     self._zct_seen = end
                     if start == 0:
@@ -740,7 +749,8 @@ class MemoryManager:
                 try:
                     obj = self._wrapper(off, o.type)
                 finally:
-                    lib.pmo_unpin()
+                    if o.pinned:
+                        lib.pmo_unpin_to(o.pinned - 1)
                 for oid in obj._p_traverse():
                     self._check(lib.pmo_gc_mark(h, self._oid_off(oid), 1))
                 for oid in obj._p_substructures():
@@ -754,12 +764,14 @@ class MemoryManager:
         # held, not one transaction: the sweep commits as it goes (a full
         # pool has no room to log a big one), and no other thread may
         # change what was marked in between
+        lib.pmo_unpin_to(0)   # (see _collect)
         with self._pool.hold():
             try:
                 self._mark(check=False)
                 self._check(lib.pmo_gc_sweep(self._h, stats))
             finally:
                 self._zct_seen = self._zct_full = 0   # the sweep rewrote the table
+                self._zct_pinned.clear()
         return {"objects": stats[0], "freed": stats[1],
                 "freed_substructures": stats[2], "refcounts_fixed": stats[3]}
 

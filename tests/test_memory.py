@@ -279,3 +279,53 @@ def test_a_value_handed_to_a_reader_is_not_freed_under_it(pool, monkeypatch, val
     assert kept == 0                              # nothing of it was freed
     assert out == {"value": value}
     assert pool.check()["refcount_mismatches"] == 0
+
+
+def test_a_reader_that_holds_the_object_before_the_collector_frees_it(pool, monkeypatch):
+    # the collector looked (not held), then the reader made its object and
+    # unpinned, then the collector freed it: freed under a live object
+    from pmemobj.memory import MemoryManager
+    pool.root = {"k": [1, 1, 1]}
+    root = pool.root
+    t, resume_reader, out = _paused_reader(pool, monkeypatch, "_wrapper",
+                                           lambda: root["k"])
+    original_tx, looked, resume_writer = MemoryManager.transaction, threading.Event(), \
+        threading.Event()
+
+    def transaction(self):
+        import sys
+        if threading.current_thread().name == "writer" and not looked.is_set() and \
+                sys._getframe(1).f_code.co_name == "_collect":
+            looked.set()            # after the collector's look, before it frees
+            resume_writer.wait(10)
+        return original_tx(self)
+    monkeypatch.setattr(MemoryManager, "transaction", transaction)
+    w = threading.Thread(target=lambda: root.__setitem__("k", "replaced"), name="writer")
+    w.start()
+    try:
+        assert looked.wait(10)
+        resume_reader.set()
+        t.join(10)                  # the reader holds its list, unpinned
+    finally:
+        resume_reader.set()
+        resume_writer.set()
+        w.join(10)
+    held = out["value"]
+    assert list(held) == [1, 1, 1]
+    assert pool.check()["dangling"] == 0   # not freed while held
+    del held, out["value"]
+    pool.new(pmemobj.PersistentList)       # a collection notices it went
+
+
+def test_a_pin_left_by_an_interrupted_read_is_cleared(pool):
+    # an exception between the C call and its unpin (a KeyboardInterrupt)
+    # leaves a pin: the thread's next collection drops it
+    from pmemobj._binding import lib
+    pool.root = {"k": [1, 2], "n": 0}
+    root = pool.root
+    base = pool.stats()["pobjects"]
+    o = lib.pmo_dict_get_str(root._p_h, root._p_off, b"k", 1)   # read, never unpinned
+    assert o.pinned and lib.pmo_pin_depth() == 1
+    root["k"] = None                       # a collection: the stale pin goes,
+    assert lib.pmo_pin_depth() == 0        # and with it the list
+    assert pool.stats()["pobjects"] == base - 1
