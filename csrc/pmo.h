@@ -124,7 +124,7 @@ typedef struct {
     int32_t status;
     uint32_t type;
     uint32_t layout;
-    uint32_t pinned;       /* not 0: pmo_unpin_to(pinned - 1) once held */
+    uint32_t pinned;       /* not 0: pmo_unpin(pinned) once held */
     uint64_t kind;
     int64_t i;
     double f;
@@ -207,8 +207,9 @@ int64_t pmo_zct_read(pmo_pool *h, uint64_t start, uint64_t *buf, uint64_t max);
 int pmo_zct_remove(pmo_pool *h, uint64_t off);
 int pmo_zct_push(pmo_pool *h, uint64_t off);
 /* an out with pinned != 0 pinned its object for this thread: once Python
- * holds it, pmo_unpin_to(pinned - 1) */
-void pmo_unpin_to(uint32_t level);
+ * holds it, pmo_unpin(pinned); pmo_unpin_all() drops this thread's pins */
+void pmo_unpin(uint32_t pinned);
+void pmo_unpin_all(void);
 int pmo_pin_depth(void);
 int pmo_is_pinned(pmo_pool *h, uint64_t off);
 

@@ -232,7 +232,7 @@ static const char *stage(const char *src, size_t n, int32_t *status)
  * reference, and the collector (which spares what Python holds) or the
  * immediate free of an immutable would free it under the reader.  So such
  * a call pins the object for its thread (o.pinned = its level + 1), and
- * Python unpins it (pmo_unpin_to) once it holds the object or has read what
+ * Python unpins it (pmo_unpin) once it holds the object or has read what
  * it needed; pins nest (a tuple's items are read while it is pinned).
  * A pinned object is not freed: it waits in the zero-count table, and a
  * collection counts it as held. */
@@ -295,15 +295,22 @@ static uint32_t pin(pmo_pool *h, uint64_t off)
     return (uint32_t)k + 1;
 }
 
-/* Drop this thread's pins from level on: the one an out carried (level =
- * out.pinned - 1) and any left above it by an exception that struck
- * before its unpin. */
-void pmo_unpin_to(uint32_t level)
+/* Drop this thread's pins from level on, those above it included: pins an
+ * exception left between a C call and its unpin. */
+static void unpin_to(uint32_t level)
 {
     struct pins *p = my_pins;
     if (p != NULL && (uint32_t)p->depth > level)
         PIN_SET(p->depth, (int)level);
 }
+
+void pmo_unpin(uint32_t pinned)
+{
+    if (pinned != 0)
+        unpin_to(pinned - 1);
+}
+
+void pmo_unpin_all(void) { unpin_to(0); }
 
 int pmo_pin_depth(void) { return my_pins ? my_pins->depth : 0; }
 

@@ -90,7 +90,7 @@ class HashTable(PersistentContainer):
         st, o = self._p_lookup(key)
         if st == 0:
             if o.pinned:   # (a container value, handed out: not wanted here)
-                lib.pmo_unpin_to(o.pinned - 1)
+                lib.pmo_unpin(o.pinned)
             return int(o.pos)
         if st == b.EKEY:
             return -1
@@ -147,7 +147,7 @@ class HashTable(PersistentContainer):
     def _p_contains(self, key: Any) -> bool:
         st, o = self._p_lookup(key)
         if st == 0 and o.pinned:   # (a container value, handed out: not wanted here)
-            lib.pmo_unpin_to(o.pinned - 1)
+            lib.pmo_unpin(o.pinned)
         if st == 0 or st == b.EKEY:
             return st == 0
         if st != b.ENEEDCMP:

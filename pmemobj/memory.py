@@ -391,8 +391,7 @@ class MemoryManager:
                 return self._tuple_items(o.i)[0]
             raise CorruptPoolError(f"object at offset {o.i} has unknown type {t}")
         finally:
-            if o.pinned:
-                lib.pmo_unpin_to(o.pinned - 1)
+            lib.pmo_unpin(o.pinned)
 
     def _tuple_items(self, off: int) -> Tuple[Any, ...]:
         h, n = self._h, self._checked(lib.pmo_len(self._h, off))
@@ -644,8 +643,7 @@ class MemoryManager:
             try:
                 obj = self._wrapper(off, o.type)
             finally:   # (before the free: no pin names freed memory)
-                if o.pinned:
-                    lib.pmo_unpin_to(o.pinned - 1)
+                lib.pmo_unpin(o.pinned)
             obj._p_deallocate()
             self._check(lib.pmo_free(self._h, off))
             self._objects.pop(off, None)
@@ -664,7 +662,7 @@ class MemoryManager:
         self._collecting = True
         # this thread is past any value it was handed: a pin still standing
         # was left by an exception between a C call and its unpin
-        lib.pmo_unpin_to(0)
+        lib.pmo_unpin_all()
         try:
             while True:
                 n = self._checked(lib.pmo_zct_read(h, 0, _NULL, 0))
@@ -749,8 +747,7 @@ class MemoryManager:
                 try:
                     obj = self._wrapper(off, o.type)
                 finally:
-                    if o.pinned:
-                        lib.pmo_unpin_to(o.pinned - 1)
+                    lib.pmo_unpin(o.pinned)
                 for oid in obj._p_traverse():
                     self._check(lib.pmo_gc_mark(h, self._oid_off(oid), 1))
                 for oid in obj._p_substructures():
@@ -764,7 +761,7 @@ class MemoryManager:
         # held, not one transaction: the sweep commits as it goes (a full
         # pool has no room to log a big one), and no other thread may
         # change what was marked in between
-        lib.pmo_unpin_to(0)   # (see _collect)
+        lib.pmo_unpin_all()   # (see _collect)
         with self._pool.hold():
             try:
                 self._mark(check=False)
