@@ -7,12 +7,9 @@ stays covered.
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
 from hypothesis import HealthCheck, settings
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 if os.environ.get("PMEM_IS_PMEM_FORCE") != "1":
     # the msync run: say so explicitly, or importing parkit (at collection)
@@ -30,8 +27,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
-FORCE_MODE = os.environ.get("PMEM_IS_PMEM_FORCE") == "1"
-
 
 @pytest.fixture
 def pool_path(tmp_path):
@@ -45,21 +40,6 @@ def pool(pool_path):
     p = pmemobj.create(pool_path)
     yield p
     p.close()
-
-
-def reopen(pool):
-    """Close *pool* and open its file again."""
-    pool.close()
-    return pmemobj.open(pool.filename)
-
-
-def outcome(fn, target):
-    """What fn(target) did: ('ok', result) or ('raise', exception type), to
-    compare a persistent container with its built-in model."""
-    try:
-        return "ok", fn(target)
-    except Exception as e:  # noqa: BLE001 -- comparing exception types is the point
-        return "raise", type(e)
 
 
 @pytest.fixture

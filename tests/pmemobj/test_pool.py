@@ -13,7 +13,7 @@ import pytest
 import pmemobj
 from pmemobj import (ForeignFileError, PoolClosedError, PoolExistsError,
                      PoolInUseError, PoolNotFoundError)
-from conftest import reopen
+from tests.helpers import ROOT, reopen
 
 
 def test_create_open_round_trip(pool_path):
@@ -148,8 +148,7 @@ def test_unreadable_file_is_refused(tmp_path):
     caps = "-dac_override,-dac_read_search"
     out = subprocess.run([setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}",
                           sys.executable, "-c", UNREADABLE, path], capture_output=True,
-                         text=True, timeout=60, cwd=os.path.dirname(os.path.dirname(
-                             os.path.abspath(__file__))))
+                         text=True, timeout=60, cwd=ROOT)
     if out.returncode != 0 and out.stderr.startswith("setpriv"):
         pytest.skip(f"root ignores file permissions, and setpriv cannot drop that: "
                     f"{out.stderr.strip()}")

@@ -8,7 +8,7 @@ import pytest
 
 import pmemobj
 from pmemobj import PersistentDict, PersistentList, PersistentObject
-from conftest import reopen
+from tests.helpers import reopen
 
 #: (event, class name) in call order; volatile, per process
 CALLS = []

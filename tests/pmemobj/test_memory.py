@@ -7,7 +7,7 @@ import pytest
 
 import pmemobj
 from pmemobj import Persistent, ffi
-from conftest import reopen
+from tests.helpers import reopen
 
 
 class Cell(Persistent):

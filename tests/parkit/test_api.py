@@ -1,6 +1,6 @@
 """parkit's public API at its edges: contexts and resizing, keyword names,
 nested contexts, name checks, full namespaces, queue corner cases, and the
-names test_parkit.py does not reach."""
+names test_objects.py does not reach."""
 from __future__ import annotations
 
 import datetime
@@ -17,15 +17,15 @@ import pytest
 import parkit
 import pmemobj
 from parkit.namespace import handle_for
+from tests.helpers import ROOT
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MIB = 1 << 20
 
 
 def run_code(code: str, storage: str) -> subprocess.CompletedProcess:
     """Run *code* in a fresh Python process using parkit on *storage*."""
     prelude = f"import parkit\nparkit.set_storage_path({storage!r})\n"
-    return subprocess.run([sys.executable, "-c", prelude + code], cwd=HERE, check=False,
+    return subprocess.run([sys.executable, "-c", prelude + code], cwd=ROOT, check=False,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -549,7 +549,7 @@ def test_invalid_storage_path_in_a_fresh_process(tmp_path):
         [sys.executable, "-c", ("import parkit\n"
                                 "try:\n parkit.Dict('env/d')\n"
                                 "except parkit.StoragePathError: print('refused')")],
-        cwd=HERE, env=env, check=False, capture_output=True, text=True, timeout=60)
+        cwd=ROOT, env=env, check=False, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "refused", out.stderr
     assert afile.read_text() == "x"
 

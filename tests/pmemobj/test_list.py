@@ -3,6 +3,7 @@ results and the same exception types, and each mutation is one step that a
 transaction abort rolls back completely."""
 from __future__ import annotations
 
+import functools
 import itertools
 
 import pytest
@@ -10,21 +11,12 @@ from hypothesis import given, settings, strategies as st
 
 import pmemobj
 from pmemobj import PersistentList
-from conftest import outcome, reopen
+from tests.helpers import assert_same, reopen
 
 ITEMS = [0, "one", 2.5, None, b"four", (5, "five"), True, 2**70, -7]
 
-
-
-
-def assert_same(fn, plist, model):
-    """fn gives the same result (or raises the same exception type) on the
-    persistent list and on the plain list, and leaves them equal."""
-    got, want = outcome(fn, plist), outcome(fn, model)
-    assert got == want, (got, want)
-    assert list(plist) == model
-    assert len(plist) == len(model)
-    return got
+#: fn does the same to a PersistentList as to a list.
+same = functools.partial(assert_same, contents=list)
 
 
 @pytest.fixture
@@ -40,7 +32,7 @@ def test_indexing_with_negative_and_out_of_range_indexes_matches_list(pl):
     model = list(ITEMS)
     n = len(model)
     for i in range(-n - 3, n + 3):
-        assert_same(lambda t: t[i], pl, model)
+        same(lambda t: t[i], pl, model)
     assert pl[-1] == -7 and pl[-n] == 0
     with pytest.raises(IndexError):
         pl[n]
@@ -51,21 +43,21 @@ def test_indexing_with_negative_and_out_of_range_indexes_matches_list(pl):
 @pytest.mark.parametrize("bad", ["1", 1.0, None, (1,)])
 def test_non_integer_index_is_a_type_error(pl, bad):
     model = list(ITEMS)
-    assert assert_same(lambda t: t[bad], pl, model) == ("raise", TypeError)
-    assert assert_same(lambda t: t.__setitem__(bad, 0), pl, model) == ("raise", TypeError)
-    assert assert_same(lambda t: t.__delitem__(bad), pl, model) == ("raise", TypeError)
+    assert same(lambda t: t[bad], pl, model) == ("raise", TypeError)
+    assert same(lambda t: t.__setitem__(bad, 0), pl, model) == ("raise", TypeError)
+    assert same(lambda t: t.__delitem__(bad), pl, model) == ("raise", TypeError)
 
 
 def test_indexes_beyond_64_bits_raise_like_list(pl):
     model = list(ITEMS)
     for huge in (2**63, 2**64, -(2**63) - 1, 10**30):
-        assert assert_same(lambda t: t[huge], pl, model) == ("raise", IndexError)
-        assert assert_same(lambda t: t.__setitem__(huge, 0), pl, model) == ("raise", IndexError)
-        assert assert_same(lambda t: t.__delitem__(huge), pl, model) == ("raise", IndexError)
-        assert assert_same(lambda t: t.insert(huge, 0), pl, model) == ("raise", OverflowError)
-        assert assert_same(lambda t: t.pop(huge), pl, model) == ("raise", OverflowError)
-        assert_same(lambda t: t[huge:-huge:-1], pl, model)
-        assert_same(lambda t: t.index(0, -huge, huge), pl, model)
+        assert same(lambda t: t[huge], pl, model) == ("raise", IndexError)
+        assert same(lambda t: t.__setitem__(huge, 0), pl, model) == ("raise", IndexError)
+        assert same(lambda t: t.__delitem__(huge), pl, model) == ("raise", IndexError)
+        assert same(lambda t: t.insert(huge, 0), pl, model) == ("raise", OverflowError)
+        assert same(lambda t: t.pop(huge), pl, model) == ("raise", OverflowError)
+        same(lambda t: t[huge:-huge:-1], pl, model)
+        same(lambda t: t.index(0, -huge, huge), pl, model)
 
 
 def test_objects_with_index_method_work_as_indexes(pl):
@@ -96,7 +88,7 @@ def test_zero_step_slices_raise_value_error(pl):
     model = list(ITEMS)
     for fn in (lambda t: t[::0], lambda t: t.__setitem__(slice(None, None, 0), []),
                lambda t: t.__delitem__(slice(1, 5, 0))):
-        assert assert_same(fn, pl, model) == ("raise", ValueError)
+        assert same(fn, pl, model) == ("raise", ValueError)
 
 
 def test_iteration_reversed_len_bool_and_repr_match_list(pool):
@@ -124,11 +116,11 @@ def test_contains_index_and_count_match_list(pl):
     for x in [0, 0.0, False, "one", (5, "five"), 2**70, float(2**70), "missing", 1]:
         assert (x in pl) == (x in model)
         assert pl.count(x) == model.count(x)
-        assert_same(lambda t: t.index(x), pl, model)
+        same(lambda t: t.index(x), pl, model)
     for args in [(0, 1), (0, 2), ("one", 2), ("one", -3), ("one", 2, 5), (0, -2, -1),
                  (0, -100, 100), ("one", 10**30), ("one", 3, -10**30)]:
-        assert_same(lambda t: t.index(*args), pl, model)
-    assert assert_same(lambda t: t.index("nope"), pl, model) == ("raise", ValueError)
+        same(lambda t: t.index(*args), pl, model)
+    assert same(lambda t: t.index("nope"), pl, model) == ("raise", ValueError)
 
 
 def test_comparisons_match_list(pool):
@@ -170,17 +162,17 @@ def test_list_is_unhashable_like_list(pl):
 
 def test_append_extend_and_insert_match_list(pl):
     model = list(ITEMS)
-    assert_same(lambda t: t.append("a"), pl, model)
-    assert_same(lambda t: t.append(("t", 1)), pl, model)
-    assert_same(lambda t: t.extend(["x", "y"]), pl, model)
-    assert_same(lambda t: t.extend(i * i for i in range(5)), pl, model)
-    assert_same(lambda t: t.extend(()), pl, model)
-    assert_same(lambda t: t.extend("str"), pl, model)
-    assert_same(lambda t: t.extend({"k": 1}), pl, model)
+    same(lambda t: t.append("a"), pl, model)
+    same(lambda t: t.append(("t", 1)), pl, model)
+    same(lambda t: t.extend(["x", "y"]), pl, model)
+    same(lambda t: t.extend(i * i for i in range(5)), pl, model)
+    same(lambda t: t.extend(()), pl, model)
+    same(lambda t: t.extend("str"), pl, model)
+    same(lambda t: t.extend({"k": 1}), pl, model)
     for i in [0, 3, -1, -2, -100, 100, len(model), -len(model)]:
-        assert_same(lambda t: t.insert(i, ("ins", i)), pl, model)
-    assert assert_same(lambda t: t.extend(5), pl, model) == ("raise", TypeError)
-    assert assert_same(lambda t: t.insert("0", 1), pl, model) == ("raise", TypeError)
+        same(lambda t: t.insert(i, ("ins", i)), pl, model)
+    assert same(lambda t: t.extend(5), pl, model) == ("raise", TypeError)
+    assert same(lambda t: t.insert("0", 1), pl, model) == ("raise", TypeError)
 
 
 def test_extend_with_itself_doubles_the_list(pl):
@@ -194,7 +186,7 @@ def test_item_assignment_matches_list(pl):
     model = list(ITEMS)
     n = len(model)
     for i in range(-n - 2, n + 2):
-        assert_same(lambda t: t.__setitem__(i, ("set", i)), pl, model)
+        same(lambda t: t.__setitem__(i, ("set", i)), pl, model)
     pl[0] = pl[0]  # storing an item over itself keeps it
     assert list(pl) == model
 
@@ -202,7 +194,7 @@ def test_item_assignment_matches_list(pl):
 def test_item_deletion_matches_list(pl):
     model = list(ITEMS)
     for i in [0, -1, 3, 100, -100, -3, len(model) - 3]:
-        assert_same(lambda t: t.__delitem__(i), pl, model)
+        same(lambda t: t.__delitem__(i), pl, model)
 
 
 def reset(pl, items):
@@ -215,23 +207,23 @@ def test_slice_assignment_matches_list_for_every_slice(pl):
         n = len(ITEMS[s])
         for values in ([], ["a"], ["a", "b", "c"], list(range(n)), ["z"] * (n + 2)):
             reset(pl, ITEMS)
-            assert_same(lambda t: t.__setitem__(s, list(values)), pl, list(ITEMS))
+            same(lambda t: t.__setitem__(s, list(values)), pl, list(ITEMS))
         reset(pl, ITEMS)
-        assert_same(lambda t: t.__setitem__(s, (x for x in "gen")), pl, list(ITEMS))
+        same(lambda t: t.__setitem__(s, (x for x in "gen")), pl, list(ITEMS))
 
 
 def test_slice_deletion_matches_list_for_every_slice(pl):
     for s in SLICES:
         reset(pl, ITEMS)
         model = list(ITEMS)
-        assert_same(lambda t: t.__delitem__(s), pl, model)
-        assert_same(lambda t: t.__delitem__(s), pl, model)
+        same(lambda t: t.__delitem__(s), pl, model)
+        same(lambda t: t.__delitem__(s), pl, model)
 
 
 def test_slice_assignment_of_non_iterable_is_a_type_error(pl):
     model = list(ITEMS)
-    assert assert_same(lambda t: t.__setitem__(slice(1, 2), 5), pl, model) == ("raise", TypeError)
-    assert assert_same(lambda t: t.__setitem__(slice(None, None, 2), 5), pl, model) == \
+    assert same(lambda t: t.__setitem__(slice(1, 2), 5), pl, model) == ("raise", TypeError)
+    assert same(lambda t: t.__setitem__(slice(None, None, 2), 5), pl, model) == \
         ("raise", TypeError)
 
 
@@ -258,9 +250,9 @@ def test_random_slice_operations_match_list(pool_path, ops):
         for kind, a, b, c, values in ops:
             s = slice(a, b, c)
             if kind == "set":
-                assert_same(lambda t: t.__setitem__(s, values), pl, model)
+                same(lambda t: t.__setitem__(s, values), pl, model)
             else:
-                assert_same(lambda t: t.__delitem__(s), pl, model)
+                same(lambda t: t.__delitem__(s), pl, model)
     with pmemobj.open(pool_path) as pool:
         assert pool.root == model
 
@@ -269,12 +261,12 @@ def test_pop_matches_list(pl):
     model = list(ITEMS)
     for i in [None, 0, -1, 2, -2, 100, -100]:
         args = () if i is None else (i,)
-        assert_same(lambda t: t.pop(*args), pl, model)
-    assert assert_same(lambda t: t.pop("0"), pl, model) == ("raise", TypeError)
+        same(lambda t: t.pop(*args), pl, model)
+    assert same(lambda t: t.pop("0"), pl, model) == ("raise", TypeError)
     while model:
-        assert_same(lambda t: t.pop(), pl, model)
-    assert assert_same(lambda t: t.pop(), pl, model) == ("raise", IndexError)
-    assert assert_same(lambda t: t.pop(0), pl, model) == ("raise", IndexError)
+        same(lambda t: t.pop(), pl, model)
+    assert same(lambda t: t.pop(), pl, model) == ("raise", IndexError)
+    assert same(lambda t: t.pop(0), pl, model) == ("raise", IndexError)
 
 
 def test_pop_returns_nested_containers_alive(pool):
@@ -290,8 +282,8 @@ def test_remove_matches_list(pl):
     model = list(ITEMS) + [0]
     pl.append(0)
     for x in [0, 0, "one", (5, "five"), 2**70, "missing", True]:
-        assert_same(lambda t: t.remove(x), pl, model)
-    assert assert_same(lambda t: t.remove(0), pl, model) == ("raise", ValueError)
+        same(lambda t: t.remove(x), pl, model)
+    assert same(lambda t: t.remove(0), pl, model) == ("raise", ValueError)
 
 
 def test_remove_uses_equality_across_numeric_types(pool):
@@ -304,8 +296,8 @@ def test_remove_uses_equality_across_numeric_types(pool):
 
 def test_reverse_matches_list(pl):
     model = list(ITEMS)
-    assert_same(lambda t: t.reverse(), pl, model)
-    assert_same(lambda t: t.reverse(), pl, model)
+    same(lambda t: t.reverse(), pl, model)
+    same(lambda t: t.reverse(), pl, model)
 
 
 @pytest.mark.parametrize("kw", [{}, {"reverse": True}, {"key": abs}, {"key": abs, "reverse": True},
@@ -314,7 +306,7 @@ def test_sort_matches_list_and_is_stable(pool, kw):
     data = [5, -3, 8, 0, 3, -8, 7, 2, 2, -5, 11, 3]
     pool.root = list(data)
     pl, model = pool.root, list(data)
-    assert_same(lambda t: t.sort(**kw), pl, model)
+    same(lambda t: t.sort(**kw), pl, model)
 
 
 def test_sort_of_incomparable_items_raises_type_error_and_keeps_the_list(pool):
@@ -494,7 +486,7 @@ def test_each_mutation_matches_list_and_persists(pool):
     for name, mutate in MUTATIONS.items():
         pool.root[name] = list(ITEMS)
         models[name] = list(ITEMS)
-        assert_same(mutate, pool.root[name], models[name])
+        same(mutate, pool.root[name], models[name])
     pool = reopen(pool)
     for name, model in models.items():
         assert pool.root[name] == model, name

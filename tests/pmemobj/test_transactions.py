@@ -7,7 +7,7 @@ import pytest
 
 import pmemobj
 from pmemobj import PoolFullError, TransactionError
-from conftest import reopen
+from tests.helpers import reopen
 
 
 def test_commit_and_abort(pool):

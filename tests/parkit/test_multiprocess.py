@@ -8,10 +8,8 @@ import subprocess
 import sys
 import time
 
-
 import parkit
-
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.helpers import ROOT
 
 
 def spawn(code: str, storage: str, *args: str) -> subprocess.Popen:
@@ -19,7 +17,7 @@ def spawn(code: str, storage: str, *args: str) -> subprocess.Popen:
                f"parkit.set_storage_path({storage!r})\n")
     return subprocess.Popen([sys.executable, "-c", prelude + code, *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=HERE)
+                            cwd=ROOT)
 
 
 

@@ -4,6 +4,7 @@ same in every process; each mutation is one step a transaction abort rolls
 back completely."""
 from __future__ import annotations
 
+import functools
 import operator
 import os
 import subprocess
@@ -13,24 +14,15 @@ import pytest
 
 import pmemobj
 from pmemobj import PersistentDict
-from conftest import outcome, reopen
+from tests.helpers import assert_same, child_env, reopen
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 ENTRIES = [("a", 1), (2, "two"), (None, "none"), (b"a", "bytes"), ((1, "t"), [1, 2]),
            (frozenset({1, 2}), {"n": 1}), (2**70, "big"), (2.5, None), (True, "true")]
 
 
-
-
-def assert_same(fn, pdict, model):
-    """Same result or exception type on both, and equal contents in the same
-    order afterwards."""
-    got, want = outcome(fn, pdict), outcome(fn, model)
-    assert got == want, (got, want)
-    assert list(pdict.items()) == list(model.items())
-    assert len(pdict) == len(model)
-    return got
+#: fn does the same to a PersistentDict as to a dict (contents in order).
+same = functools.partial(assert_same, contents=lambda d: list(d.items()))
 
 
 @pytest.fixture
@@ -123,7 +115,7 @@ def test_unhashable_keys_raise_type_error_everywhere(pd):
                    lambda t: bad in t, lambda t: t.get(bad), lambda t: t.pop(bad),
                    lambda t: t.pop(bad, None), lambda t: t.setdefault(bad, 1),
                    lambda t: t.update([(bad, 1)])):
-            assert assert_same(fn, pd, model) == ("raise", TypeError)
+            assert same(fn, pd, model) == ("raise", TypeError)
     # an update is one step: nothing of it is applied (dict applies the pairs before the bad one)
     with pytest.raises(TypeError):
         pd.update([("ok", 1), ([1], 2)])
@@ -179,8 +171,8 @@ def test_insertion_order_is_kept_through_updates_deletes_and_resizes(pool):
 
 def test_deleted_then_reinserted_key_moves_to_the_end(pd):
     model = dict(ENTRIES)
-    assert_same(lambda t: t.__delitem__("a"), pd, model)
-    assert_same(lambda t: t.__setitem__("a", "again"), pd, model)
+    same(lambda t: t.__delitem__("a"), pd, model)
+    same(lambda t: t.__setitem__("a", "again"), pd, model)
     assert list(pd)[-1] == "a"
 
 
@@ -189,15 +181,15 @@ def test_deleted_then_reinserted_key_moves_to_the_end(pd):
 def test_get_matches_dict(pd):
     model = dict(ENTRIES)
     for k in ["a", 2, 2.0, None, b"a", (1, "t"), (1.0, "t"), 2**70, 1, "missing", 99]:
-        assert_same(lambda t: t.get(k), pd, model)
-        assert_same(lambda t: t.get(k, "default"), pd, model)
+        same(lambda t: t.get(k), pd, model)
+        same(lambda t: t.get(k, "default"), pd, model)
 
 
 def test_setdefault_matches_dict(pd):
     model = dict(ENTRIES)
     for k, v in [("a", "no"), ("new", "yes"), ("none", None), (3.0, 3), (3, "no")]:
-        assert_same(lambda t: t.setdefault(k, v), pd, model)
-    assert_same(lambda t: t.setdefault("only_key"), pd, model)
+        same(lambda t: t.setdefault(k, v), pd, model)
+    same(lambda t: t.setdefault("only_key"), pd, model)
     assert pd["only_key"] is None
 
 
@@ -211,17 +203,17 @@ def test_setdefault_returns_the_stored_persistent_container(pool):
 def test_pop_matches_dict(pd):
     model = dict(ENTRIES)
     for k in ["a", "a", 2.0, (1.0, "t"), "missing"]:
-        assert_same(lambda t: t.pop(k), pd, model)
+        same(lambda t: t.pop(k), pd, model)
     for k in ["missing", None, None]:
-        assert_same(lambda t: t.pop(k, "dflt"), pd, model)
-    assert_same(lambda t: t.pop(b"a", None), pd, model)
+        same(lambda t: t.pop(k, "dflt"), pd, model)
+    same(lambda t: t.pop(b"a", None), pd, model)
 
 
 def test_popitem_is_lifo_and_raises_key_error_when_empty(pd):
     model = dict(ENTRIES)
     while model:
-        assert assert_same(lambda t: t.popitem(), pd, model)[0] == "ok"
-    assert assert_same(lambda t: t.popitem(), pd, model) == ("raise", KeyError)
+        assert same(lambda t: t.popitem(), pd, model)[0] == "ok"
+    assert same(lambda t: t.popitem(), pd, model) == ("raise", KeyError)
     pd["x"] = 1
     pd["y"] = 2
     del pd["y"]
@@ -235,7 +227,7 @@ def test_update_from_mapping_pairs_and_keywords_matches_dict(pd):
                      (lambda: ({},), {}), (lambda: (), {}), (lambda: ([],), {"self": 1, "other": 2}),
                      (lambda: ({"m": 1}.items(),), {}),
                      (lambda: ((("p", 1), ["q", 2]),), {})]:
-        assert assert_same(lambda t: t.update(*args(), **kw), pd, model)[0] == "ok"
+        assert same(lambda t: t.update(*args(), **kw), pd, model)[0] == "ok"
 
 
 def test_update_from_an_object_with_keys(pd):
@@ -246,7 +238,7 @@ def test_update_from_an_object_with_keys(pd):
         def __getitem__(self, k):
             return k.upper()
     model = dict(ENTRIES)
-    assert_same(lambda t: t.update(KeysOnly()), pd, model)
+    same(lambda t: t.update(KeysOnly()), pd, model)
     assert pd["k2"] == "K2"
 
 
@@ -547,7 +539,7 @@ def test_each_mutation_matches_dict_and_persists(pool):
     for name, mutate in MUTATIONS.items():
         pool.root[name] = dict(ENTRIES)
         models[name] = dict(ENTRIES)
-        assert_same(mutate, pool.root[name], models[name])
+        same(mutate, pool.root[name], models[name])
     pool = reopen(pool)
     for name, model in models.items():
         assert list(pool.root[name].items()) == list(model.items()), name
@@ -648,8 +640,7 @@ print(hash("str"))
 
 def test_str_and_bytes_keys_are_found_by_a_process_with_another_hash_seed(pool_path):
     def run(code, seed):
-        env = dict(os.environ, PYTHONHASHSEED=str(seed))
-        env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+        env = child_env(dict(os.environ, PYTHONHASHSEED=str(seed)))
         out = subprocess.run([sys.executable, "-c", code, pool_path], env=env,
                              capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr

@@ -12,7 +12,7 @@ from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import pmemobj
-from conftest import outcome
+from tests.helpers import outcome
 from pmemobj import PersistentObject
 
 

@@ -15,8 +15,8 @@ import parkit
 import pmemobj
 from parkit.lock import NamespaceLock
 from parkit.namespace import close_all, handle_for
+from tests.helpers import ROOT
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 
@@ -534,7 +534,7 @@ def run_child(code: str, storage: str) -> subprocess.Popen:
                f"parkit.set_storage_path({storage!r})\n")
     return subprocess.Popen([sys.executable, "-c", prelude + code],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=HERE)
+                            cwd=ROOT)
 
 
 def wait_child(pid: int, timeout: float = 10.0) -> int:

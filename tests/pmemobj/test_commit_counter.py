@@ -15,7 +15,7 @@ import weakref
 import pytest
 
 import pmemobj
-from conftest import reopen
+from tests.helpers import reopen
 
 _U64 = struct.Struct("=Q")   # native endianness, as the pool writes it
 

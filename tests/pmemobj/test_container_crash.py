@@ -18,8 +18,8 @@ import types
 import pytest
 
 import pmemobj
+from tests.helpers import child_env
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: One step of each kind, run by the child on persistent containers and by
 #: the parent on built-in ones; step i draws from random.Random(i) only, so
@@ -196,9 +196,7 @@ def assert_equal(kind, container, model):
 
 
 def run_until_killed(rng, code, *args):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    child = subprocess.Popen([sys.executable, "-c", code, *args], env=env,
+    child = subprocess.Popen([sys.executable, "-c", code, *args], env=child_env(),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = child.stdout.readline()          # it is running and committing

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import pmemobj
-from conftest import reopen
+from tests.helpers import reopen
 
 scalars = st.one_of(
     st.none(), st.booleans(),

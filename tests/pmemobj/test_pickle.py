@@ -11,8 +11,8 @@ import pytest
 
 from pmemobj import _binding as b
 from pmemobj._binding import lib
-from conftest import reopen
-from pickled_types import Boom, Point
+from tests.helpers import reopen
+from tests.pmemobj.pickled_types import Boom, Point
 
 
 def test_unnominated_types_are_refused_with_their_name(pool):

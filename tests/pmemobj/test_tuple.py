@@ -10,7 +10,7 @@ import pytest
 
 import pmemobj
 from pmemobj import PersistentTuple
-from conftest import outcome, reopen
+from tests.helpers import outcome, reopen
 
 ITEMS = (0, "one", 2.5, None, b"four", (5, "five"), True, 2**70, -7, "one")
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import parkit
-import tasks_for_tests as tft
+from tests.parkit import tasks_for_tests as tft
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_tasks_are_bound_by_name_in_other_processes(storage):
     assert out.stdout.strip() == "42", out.stderr
     with pytest.raises(parkit.ObjectNotFoundError):
         parkit.bind_task("nobody")
-    t = parkit.bind_symbol("tasks_for_tests", "add", name="bound")
+    t = parkit.bind_symbol("tests.parkit.tasks_for_tests", "add", name="bound")
     assert t(1, 1).wait(30) and parkit.bind_task("bound").qualname == "add"
     with pytest.raises(ValueError):
         parkit.create_task(lambda: 1)
