@@ -74,7 +74,7 @@ from .tasks import (  # noqa: E402
 )
 from .tasks import current as self  # noqa: E402
 
-__version__ = "0.1.0"
+from pmemobj import __version__  # one version for the project  # noqa: E402
 
 __all__ = [
     "Array", "Dict", "LifoQueue", "Log", "Namespace", "Object", "Queue",

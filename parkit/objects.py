@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import importlib
 import os
 import threading
 import time
@@ -23,6 +22,7 @@ import uuid as _uuid
 from typing import Any, Callable, Dict, Iterator, Optional, Tuple, TypedDict, TypeVar, cast
 
 import pmemobj
+from pmemobj import qualname
 
 from .errors import (
     ContextError,
@@ -293,7 +293,7 @@ class Object:
 
     @classmethod
     def _typename(cls) -> str:
-        return f"{cls.__module__}:{cls.__qualname__}"
+        return qualname.name_of(cls)
 
     def _new_data(self) -> Any:
         return {"dict": {}, "list": []}.get(self._container or "")
@@ -670,10 +670,7 @@ DETACHED: Any = _Detached()
 
 def bind_path(path: str, typename: str) -> Object:
     """Bind *path* as an instance of the class named *typename*."""
-    module, _, qualname = typename.partition(":")
-    cls: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        cls = getattr(cls, part)
+    cls = qualname.resolve(typename)
     if not (isinstance(cls, type) and issubclass(cls, Object)):
         raise TypeError(f"{typename} is not a parkit Object class")
     return cls(path, create=False)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime
 import enum
-import importlib
 import math
 import time
 import uuid as _uuid
 from typing import Any, Dict, Optional, Tuple
+
+from pmemobj import qualname
 
 from .dict import Dict as PDict
 from .objects import transaction
@@ -102,10 +103,7 @@ class Periodic(Scheduler):
 
 
 def _rebuild(path: str, state: Dict[str, Any]) -> Scheduler:
-    module, _, qualname = path.partition(":")
-    cls: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        cls = getattr(cls, part)
+    cls = qualname.resolve(path)
     if hasattr(cls, "from_state"):
         return cls.from_state(state)  # type: ignore[no-any-return]
     return cls(**state)  # type: ignore[no-any-return]
@@ -120,7 +118,7 @@ def add_schedule(task: Task, scheduler: Scheduler, args: Tuple[Any, ...],
     schedules = PDict(SCHEDULES)
     cls = type(scheduler)
     schedules[sid] = {"task": task.task_name, "args": list(args), "kwargs": dict(kwargs),
-                      "scheduler": f"{cls.__module__}:{cls.__qualname__}",
+                      "scheduler": qualname.name_of(cls),
                       "state": scheduler.state(), "count": 0, "next": scheduler.first_run()}
     ensure_workers()
     return sid

@@ -20,6 +20,8 @@ import time
 import uuid as _uuid
 from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, Optional, Union, cast
 
+from pmemobj import qualname
+
 from .dict import Dict as PDict
 from .errors import ObjectNotFoundError
 from .namespace import objects as _objects
@@ -67,9 +69,7 @@ class Task(Object):
         """Import and return the function."""
         if self.sys_path and self.sys_path not in sys.path:
             sys.path.insert(0, self.sys_path)
-        obj: Any = importlib.import_module(self.module)
-        for part in self.qualname.split("."):
-            obj = getattr(obj, part)
+        obj = qualname.resolve(f"{self.module}:{self.qualname}")
         if not callable(obj):
             raise TypeError(f"{self.module}:{self.qualname} is not callable")
         return cast(Callable[..., Any], obj)

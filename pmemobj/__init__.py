@@ -38,7 +38,7 @@ from .pool import (LAYOUT, MIN_POOL_SIZE, PersistentObjectPool, create, open, pa
 from .set import PersistentFrozenSet, PersistentSet
 from .tuple import PersistentTuple
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 __all__ = [
     "create", "open", "PersistentObjectPool", "MIN_POOL_SIZE", "LAYOUT",

@@ -9,7 +9,6 @@ object by object inside a transaction first (:meth:`MemoryManager._build`).
 """
 from __future__ import annotations
 
-import importlib
 import io
 import logging
 import pickle
@@ -21,6 +20,7 @@ from typing import Any, Callable, Dict, List, Literal, Optional, Set, Tuple, Typ
 from . import _binding as b
 from ._binding import ffi, lib
 from .errors import CorruptPoolError, PoolClosedError, PoolFullError
+from . import qualname
 from .persistent import OID_NULL, Oid, Persistent
 
 log = logging.getLogger("pmemobj")
@@ -438,7 +438,7 @@ class MemoryManager:
         known = _BUILTIN_CODES.get(cls) or self._codes.get(cls)
         if known:
             return known
-        path = f"{cls.__module__}:{cls.__qualname__}"
+        path = qualname.name_of(cls)
         if "<locals>" in path:
             raise TypeError(f"{path} is defined inside a function; persistent "
                             f"classes must be importable by module and name")
@@ -480,10 +480,7 @@ class MemoryManager:
         index = code - b.T_FIRST_USER
         if not 0 <= index < len(paths):
             raise CorruptPoolError(f"type code {code} is not in the type table")
-        module, _, qualname = paths[index].partition(":")
-        obj: Any = importlib.import_module(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
+        obj = qualname.resolve(paths[index])
         if not (isinstance(obj, type) and issubclass(obj, Persistent)):
             raise TypeError(f"{paths[index]} is not a Persistent class")
         self._classes[code] = obj

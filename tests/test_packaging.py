@@ -7,14 +7,17 @@ import subprocess
 import sys
 import zipfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import parkit
+import pmemobj
+
+from tests.helpers import ROOT
 
 
 def test_wheel_builds_installs_and_runs(tmp_path):
     wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels),
                     ROOT], check=True, capture_output=True, timeout=600)
-    (wheel,) = glob.glob(str(wheels / "pmemobj-*.whl"))
+    (wheel,) = glob.glob(str(wheels / f"pmemobj-{pmemobj.__version__}-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for expected in ("pmemobj/py.typed", "parkit/py.typed", "pmemobj/cli.py", "parkit/cli.py"):
         assert expected in names
@@ -35,3 +38,12 @@ def test_wheel_builds_installs_and_runs(tmp_path):
     out = subprocess.run([sys.executable, "-c", code, str(target)], cwd=str(tmp_path),
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "[1, 'two']", out.stderr
+
+
+def test_one_version_for_the_project():
+    """The version is written once (pmemobj/_version.py): the installed
+    metadata and both packages say the same."""
+    import importlib.metadata
+    assert importlib.metadata.version("pmemobj") == pmemobj.__version__ == parkit.__version__
+    assert "version =" not in open(os.path.join(ROOT, "pyproject.toml")).read().split(
+        "[tool.setuptools.dynamic]")[0]
