@@ -169,7 +169,7 @@ class Handle:
             except pmemobj.ForeignFileError:
                 if not self._half_created():
                     raise
-                pmemobj.pool._remove_growable(self.file)
+                pmemobj.remove(self.file)
         pool = pmemobj.PersistentObjectPool(
             self.file, "x", pool_size=_pending_size(self.file), growable=True)
         try:

@@ -34,7 +34,7 @@ from .memory import FIRST_USER_TYPE_NUM, POBJECT_TYPE_NUM, MemoryManager, Transa
 from .object import PersistentObject
 from .persistent import OID_NULL, Oid, Persistent
 from .pool import (LAYOUT, MIN_POOL_SIZE, PersistentObjectPool, create, open, parts_dir, probe,
-                   set_max_size, unconfined)
+                   remove, set_max_size, unconfined)
 from .set import PersistentFrozenSet, PersistentSet
 from .tuple import PersistentTuple
 
@@ -42,7 +42,7 @@ from ._version import __version__ as __version__
 
 __all__ = [
     "create", "open", "PersistentObjectPool", "MIN_POOL_SIZE", "LAYOUT",
-    "parts_dir", "set_max_size", "probe", "unconfined",
+    "parts_dir", "remove", "set_max_size", "probe", "unconfined",
     "MemoryManager", "Transaction", "Persistent", "PersistentContainer",
     "Oid", "OID_NULL", "POBJECT_TYPE_NUM", "FIRST_USER_TYPE_NUM",
     "PersistentList", "PersistentDict", "PersistentObject", "PersistentSet",

@@ -368,7 +368,7 @@ class PersistentObjectPool:
         if st:
             err = _open_error(path, creating=not exists)
             if growable and not exists:
-                _remove_growable(path)
+                remove(path)
             raise err
         self._closed = False
         self._counter: Any = None
@@ -580,7 +580,10 @@ def probe(filename: PathLike) -> Optional[str]:
     return None
 
 
-def _remove_growable(path: str) -> None:
+def remove(filename: PathLike) -> None:
+    """Delete the pool at *filename* and, for a growable pool, its part
+    files.  The pool must not be open; a missing pool is not an error."""
+    path = os.fsdecode(filename)
     shutil.rmtree(parts_dir(path), ignore_errors=True)
     try:
         os.unlink(path)

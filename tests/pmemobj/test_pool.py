@@ -654,3 +654,14 @@ def test_a_reader_never_sees_a_value_half_replaced(pool):
     assert errors == []
     assert not torn
     assert writes[0] >= 50 and seen == {"a", "b", "c"}, (writes, seen)   # it raced
+
+
+def test_remove_deletes_a_pool_and_its_parts(tmp_path):
+    single, growable = str(tmp_path / "one.pool"), tmp_path / "grow.pool"
+    pmemobj.create(single).close()
+    pmemobj.PersistentObjectPool(str(growable), "x", growable=True).close()
+    assert os.listdir(pmemobj.parts_dir(str(growable)))
+    pmemobj.remove(single)
+    pmemobj.remove(growable)                     # a PathLike too
+    assert os.listdir(tmp_path) == []
+    pmemobj.remove(single)                       # already gone: not an error
