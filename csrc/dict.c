@@ -10,8 +10,13 @@
  * C side compares None, bools, int64s, floats, str and bytes itself; when
  * a hash matches a key only Python can compare (big int, complex, pickled
  * or user object), it answers PMO_ENEEDCMP and Python takes the slow path.
+ *
+ * An int under a str key of a dict can serve as a change counter: the
+ * *_counted calls of dicts and lists add 1 to it with each change they
+ * make, in the same step (versioned writes).
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include "core.h"
 
@@ -388,6 +393,21 @@ static int dict_add(pmo_pool *h, uint64_t off, const pmo_in *k, int64_t delta,
     }
     return st;
 }
+
+/* A change counter: the int under str key key of dict d. */
+pmo_counter *pmo_counter_new(uint64_t d, const char *key, size_t n)
+{
+    pmo_counter *c = malloc(sizeof(*c) + n);
+    if (c != NULL) {
+        c->dict = d;
+        c->pos = -1;
+        c->n = n;
+        memcpy(c->key, key, n);
+    }
+    return c;
+}
+
+void pmo_counter_free(pmo_counter *c) { free(c); }
 
 /* Count one change in counter c (an object's version), as the last step
  * of an operation.  In an operation's own transaction the count is written
