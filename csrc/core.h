@@ -227,6 +227,7 @@ void pins_after_fork(void);
 void pins_after_fork_child(void);
 
 /* -- the zero-count table (zct.c) -- */
+int zct_array(pmo_pool *h, uint64_t **a);
 int zct_push(pmo_pool *h, uint64_t off);
 
 /* -- tuples (tuple.c) -- */

@@ -5,16 +5,32 @@
  * A growable array of offsets in a substructure that the root points at
  * (zct, zct_len, zct_cap).  Python reads it, frees what it no longer
  * holds and removes the entries; the collector empties and refills it.
+ * Every reader and writer goes through zct_array, which checks it.
  */
 #include "core.h"
+
+/* The table's array into *a, NULL while none was allocated; 0, or
+ * PMO_ECORRUPT if the root's fields do not lead to a table: a length past
+ * the capacity, or a capacity without its array. */
+int zct_array(pmo_pool *h, uint64_t **a)
+{
+    struct pmo_root *r = h->root;
+    *a = NULL;
+    if (r->zct_cap == 0 && r->zct_len == 0)
+        return 0;
+    if (r->zct_len <= r->zct_cap && r->zct_cap <= h->limit / 8 &&
+        (*a = sub_data(h, r->zct, r->zct_cap * 8, 0)) != NULL)
+        return 0;
+    return pmo_fail(PMO_ECORRUPT, "zero-count table is damaged");
+}
 
 int zct_push(pmo_pool *h, uint64_t off)
 {
     struct pmo_root *r = h->root;
-    int st;
-    uint64_t *a = r->zct_cap ? sub_data(h, r->zct, r->zct_cap * 8, 0) : NULL;
-    if (r->zct_len > r->zct_cap || (r->zct_cap && a == NULL))
-        return pmo_fail(PMO_ECORRUPT, "zero-count table is damaged");
+    uint64_t *a;
+    int st = zct_array(h, &a);
+    if (st)
+        return st;
     if (r->zct_len == r->zct_cap) {
         uint64_t cap = r->zct_cap ? r->zct_cap * 2 : 64, noff;
         void *na;
@@ -52,17 +68,6 @@ int pmo_gc_needed(pmo_pool *h)
     return pmo_is_open(h) && h->root ? (int)h->root->gc_needed : 0;
 }
 
-static uint64_t *zct_array(pmo_pool *h)
-{
-    struct pmo_root *r = h->root;
-    uint64_t *a = r->zct_cap ? sub_data(h, r->zct, r->zct_cap * 8, 0) : NULL;
-    if (r->zct_len > r->zct_cap || (r->zct_len && a == NULL)) {
-        pmo_fail(PMO_ECORRUPT, "zero-count table is damaged");
-        return NULL;
-    }
-    return a;
-}
-
 /* Copy up to max entries of the zero-count table; returns how many it
  * holds. */
 int64_t pmo_zct_read(pmo_pool *h, uint64_t start, uint64_t *buf, uint64_t max)
@@ -70,9 +75,8 @@ int64_t pmo_zct_read(pmo_pool *h, uint64_t start, uint64_t *buf, uint64_t max)
     int st = read_enter(h);
     if (st)
         return st;
-    uint64_t n = h->root->zct_len;
-    uint64_t *a = zct_array(h);
-    int64_t r = n && a == NULL ? PMO_ECORRUPT : (int64_t)n;
+    uint64_t n = h->root->zct_len, *a;
+    int64_t r = (st = zct_array(h, &a)) != 0 ? st : (int64_t)n;
     if (r > 0 && start < n)
         memcpy(buf, a + start, (n - start < max ? n - start : max) * 8);
     read_leave(h);
@@ -89,11 +93,9 @@ int pmo_zct_remove(pmo_pool *h, uint64_t off)
     if (pinned(h, off))
         return op_leave(h, own, 0);   /* a reader was just handed it: later */
     struct pmo_root *r = h->root;
-    uint64_t *a = zct_array(h);
+    uint64_t *a;
     int removed = 0;
-    if (r->zct_len && a == NULL) {
-        st = PMO_ECORRUPT;
-    } else {
+    if ((st = zct_array(h, &a)) == 0) {
         for (uint64_t k = r->zct_len; k-- > 0 && !st;) {
             if (a[k] != off)
                 continue;
