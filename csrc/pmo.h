@@ -4,9 +4,20 @@
  * build.py hands this file to cffi's cdef after dropping the preprocessor
  * lines, so it holds plain declarations only: no macros, no inline code.
  *
- * Every function takes the pool handle first, locks it, and reports
- * failure through a negative status (PMO_E*) with a message readable via
- * pmo_errmsg(); none of them aborts the process on bad input.
+ * A function that takes a pool handle takes it first and holds the
+ * handle's lock for the call, except these:
+ *   - pmo_is_open, pmo_was_clean, pmo_uuid_lo, pmo_gc_needed and
+ *     pmo_tx_active read a field or the thread's state without the lock;
+ *   - pmo_confine_push changes only the calling thread's state, and
+ *     pmo_dontfork takes the process's lock of pool mappings instead;
+ *   - pmo_tx_begin and pmo_hold return with the lock still held, and
+ *     pmo_tx_commit, pmo_tx_abort and pmo_unhold release that lock
+ *     without taking it again;
+ *   - pmo_close and pmo_abandon of a pool inherited through fork() only
+ *     forget it, without the lock.
+ * Functions without a handle lock none.  Failures come back as a negative
+ * status (PMO_E*) with a message readable via pmo_errmsg(); none of them
+ * aborts the process on bad input.
  */
 #ifndef PMO_H
 #define PMO_H
