@@ -453,7 +453,7 @@ int pmo_dict_set(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
 }
 
 /* Set a str key and count the change in an int under a str key of
- * another dict, as one step (parkit's versioned writes). */
+ * another dict, as one step (a versioned write). */
 int pmo_dict_set_str_counted(pmo_pool *h, uint64_t off, const char *kdata,
                              size_t kn, uint64_t vkind, int64_t vi, double vf,
                              const char *vdata, size_t vn, pmo_counter *c)
@@ -525,7 +525,7 @@ int pmo_dict_del(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
 }
 
 /* Delete a key and count the change in an int under a str key of another
- * dict, as one step (parkit's versioned deletes). */
+ * dict, as one step (a versioned delete). */
 int pmo_dict_del_counted(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
                          double kf, const char *kdata, size_t kn, int64_t khash,
                          pmo_counter *c)

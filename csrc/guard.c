@@ -57,8 +57,9 @@ static int lock_open(pmo_pool *h)
     return 0;
 }
 
-/* Refuse a pool the thread is confined away from (see pmo_confine); this
- * check is what lets parkit's hot calls skip their own context checks. */
+/* Refuse a pool the thread is confined away from (see pmo_confine_push);
+ * this check is what lets a caller's hot calls skip context checks of
+ * their own. */
 static int check_confined(pmo_pool *h, int write)
 {
     if (confined_to == NULL || (confined_to == h && !(write && confined_ro)))

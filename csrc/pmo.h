@@ -120,8 +120,9 @@ enum {
 
 typedef struct pmo_pool pmo_pool;
 /* A counter: the int under a str key of a dict, which the *_counted calls
- * add 1 to with each change they make (parkit's object versions).  Made
- * once per counting function; one argument instead of three per call. */
+ * add 1 to with each change they make (versioned writes: the counter is
+ * the changed object's version).  Made once per counting function; one
+ * argument instead of three per call. */
 typedef struct pmo_counter pmo_counter;
 
 /* A value handed back to Python.  kind is the slot kind; for a PMO_K_REF,

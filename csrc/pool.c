@@ -117,7 +117,7 @@ void pmo_handle_free(pmo_pool *h)
 /* libpmemobj allocates about 8 MiB of run-time state at each open and
  * frees it at close.  glibc gives the top of its heap back to the kernel
  * on such frees, and the next open faults it all in again: 3-4 ms of a
- * parkit hand-off that otherwise takes 1.5.  Keep some top padding
+ * close and reopen that otherwise takes 1.5.  Keep some top padding
  * instead (address space, resident only once used), unless the user
  * tuned it through glibc's own variable. */
 static void keep_heap_top(void)
