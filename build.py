@@ -3,6 +3,9 @@
 The C core's interface lives in csrc/pmo.h; cffi parses that same file
 (with the preprocessor lines dropped), so the declarations are written once.
 libpmemobj's flags come from pkg-config.
+
+Only PyInit__pmo is exported: everything else is compiled with hidden
+visibility (cffi's module calls the pmo_ functions inside the same object).
 """
 import glob
 import os
@@ -50,7 +53,8 @@ ffibuilder.set_source(
     '#include "pmo.h"',
     sources=_sources(),
     include_dirs=[os.path.relpath(CSRC, HERE)],
-    extra_compile_args=["-std=gnu11", "-O2", "-Wall", "-Wno-unused-function"]
+    extra_compile_args=["-std=gnu11", "-O2", "-Wall", "-Wno-unused-function",
+                        "-fvisibility=hidden"]
     + [f for f in _flags if not f.startswith("-l")],
     extra_link_args=[f for f in _flags if f.startswith("-l")] + ["-lpthread", "-lm"],
 )

@@ -135,6 +135,12 @@ typedef struct {
     size_t n;
 } pmo_in;
 
+/* Everything below is internal: hidden from other modules in the process
+ * even where a file is compiled without -fvisibility=hidden.  Only the
+ * pmo_ interface (pmo.h) is called from outside the C core, and only by
+ * cffi's module compiled into the same object. */
+#pragma GCC visibility push(hidden)
+
 /* -- errors (errors.c) -- */
 int pmo_fail(int status, const char *fmt, ...);
 int pmo_fail_pmdk(int status, const char *what);
@@ -247,5 +253,7 @@ int count_change(pmo_pool *h, int own, pmo_counter *c);
 
 /* -- the collector (gc.c) -- */
 void gc_free_state(pmo_pool *h);
+
+#pragma GCC visibility pop
 
 #endif
