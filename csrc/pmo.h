@@ -160,9 +160,12 @@ void pmo_dontfork(pmo_pool *h);
 int pmo_was_clean(pmo_pool *h);
 uint64_t pmo_uuid_lo(pmo_pool *h);
 
-/* -- errors (errors.c) --------------------------------------------------- */
+/* -- errors (errors.c) and the build (build.py) ------------------------- */
 const char *pmo_errmsg(void);
 int pmo_errno(void);
+/* a hash of the C sources and build.py this extension was built from:
+ * pmemobj refuses a stale build at import */
+const char *pmo_source_hash(void);
 
 /* -- what a pool holds (stats.c) ----------------------------------------- */
 int pmo_stats(pmo_pool *h, uint64_t *out4);
