@@ -3,8 +3,14 @@
 The C core's interface lives in csrc/pmo.h; cffi parses that same file
 (with the preprocessor lines dropped), so the declarations are written once.
 libpmemobj's flags come from pkg-config.
+
+Only PyInit__pmo is exported: everything else is compiled with hidden
+visibility (cffi's module calls the pmo_ functions inside the same object).
+The extension carries a hash of the sources it was built from
+(pmo_source_hash), which pmemobj checks at import in a source tree.
 """
 import glob
+import importlib.util
 import os
 import shlex
 import subprocess
@@ -42,15 +48,26 @@ def _sources() -> list:
     return sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(CSRC, "*.c")))
 
 
+def _source_hash() -> str:
+    # loaded by path: importing the package would import the extension
+    spec = importlib.util.spec_from_file_location(
+        "_pmo_sourcehash", os.path.join(HERE, "pmemobj", "_sourcehash.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.source_hash(HERE)
+
+
 ffibuilder = FFI()
 ffibuilder.cdef(_cdef())
 _flags = _pkg_config("--cflags") + _pkg_config("--libs")
 ffibuilder.set_source(
     "pmemobj._pmo",
-    '#include "pmo.h"',
+    '#include "pmo.h"\n\n'
+    'const char *pmo_source_hash(void) { return "%s"; }\n' % _source_hash(),
     sources=_sources(),
     include_dirs=[os.path.relpath(CSRC, HERE)],
-    extra_compile_args=["-std=gnu11", "-O2", "-Wall", "-Wno-unused-function"]
+    extra_compile_args=["-std=gnu11", "-O2", "-Wall", "-Wno-unused-function",
+                        "-fvisibility=hidden"]
     + [f for f in _flags if not f.startswith("-l")],
     extra_link_args=[f for f in _flags if f.startswith("-l")] + ["-lpthread", "-lm"],
 )

@@ -1,5 +1,7 @@
 /*
- * core.h -- stored structures and helpers shared by the C files.
+ * core.h -- the C core's internal header: the stored structures, the pool
+ * handle, and what the C files share, grouped by the file that defines it
+ * (the small checks every file runs are inline here).
  *
  * Every stored structure is made of 8-byte fields so that its layout is
  * the same whatever the compiler; offsets are relative to the pool base.
@@ -133,17 +135,32 @@ typedef struct {
     size_t n;
 } pmo_in;
 
-/* -- errors (core.c) -- */
+/* Everything below is internal: hidden from other modules in the process
+ * even where a file is compiled without -fvisibility=hidden.  Only the
+ * pmo_ interface (pmo.h) is called from outside the C core, and only by
+ * cffi's module compiled into the same object. */
+#pragma GCC visibility push(hidden)
+
+/* -- errors (errors.c) -- */
 int pmo_fail(int status, const char *fmt, ...);
 int pmo_fail_pmdk(int status, const char *what);
 
-/* -- operations: lock, closed check, transaction unless one runs -- */
+/* -- the guard (guard.c): lock, closed check, confinement, transaction
+ * unless one runs -- */
 int op_enter(pmo_pool *h, int *own);
 int op_leave(pmo_pool *h, int own, int status);
 int read_enter(pmo_pool *h);
 void read_leave(pmo_pool *h);
+int need_tx(pmo_pool *h);
+int in_own_tx(pmo_pool *h);
+void guard_after_fork_child(void);
 
-/* -- memory -- */
+/* -- the pool's life (pool.c) -- */
+/* Bumped in a child after fork: pools the parent opened (h->forks below
+ * it) are not the child's to use. */
+extern unsigned forks;
+
+/* -- memory (mem.c, and the checks inline here) -- */
 static inline void *P(pmo_pool *h, uint64_t off)
 {
     return (char *)h->pop + off;
@@ -154,7 +171,14 @@ static inline uint64_t OFF(pmo_pool *h, const void *p)
     return (uint64_t)((const char *)p - (const char *)h->pop);
 }
 
-int off_ok(pmo_pool *h, uint64_t off, uint64_t size);
+/* Whether size bytes at off lie inside the pool (past its first page,
+ * 8-aligned): every offset read from the pool is checked so before use. */
+static inline int off_ok(pmo_pool *h, uint64_t off, uint64_t size)
+{
+    return off >= 4096 && (off & 7) == 0 && off < h->limit &&
+           size <= h->limit - off;
+}
+
 void *sub_data(pmo_pool *h, uint64_t off, uint64_t size, uint64_t owner);
 uint64_t sub_round(uint64_t size);
 int sub_alloc(pmo_pool *h, uint64_t size, uint64_t type_num, uint64_t owner,
@@ -165,35 +189,58 @@ int tx_alloc(pmo_pool *h, uint64_t size, uint64_t type_num, int zero,
              uint64_t *off);
 int tx_free(pmo_pool *h, uint64_t off);
 
-/* -- objects (value.c) -- */
-struct pmo_hdr *hdr_at(pmo_pool *h, uint64_t off);
+/* -- PObjects (pobject.c, and the header check inline here) -- */
+static inline int valid_layout(uint32_t layout)
+{
+    return layout >= PMO_L_BLOB && layout <= PMO_L_OPAQUE;
+}
+
+/* The header at off, or NULL if off does not lead to one. */
+static inline struct pmo_hdr *hdr_at(pmo_pool *h, uint64_t off)
+{
+    if (!off_ok(h, off, sizeof(struct pmo_hdr)))
+        return NULL;
+    struct pmo_hdr *hd = P(h, off);
+    return hd->magic == PMO_HDR_MAGIC && valid_layout(hd->layout) &&
+           hd->type != 0 ? hd : NULL;
+}
+
 void init_hdr(struct pmo_hdr *hd, uint32_t type, uint32_t layout,
               uint64_t refcnt);
-int check_in(pmo_pool *h, const pmo_in *in);
-int store_value(pmo_pool *h, const pmo_in *in, pmo_slot *dst);
-int drop_slot(pmo_pool *h, const pmo_slot *s);
+int corrupt_ref(uint64_t off);
 int incref(pmo_pool *h, uint64_t off);
 int decref(pmo_pool *h, uint64_t off);
-/* objects handed to Python and not yet held there (value.c) */
-int pinned(pmo_pool *h, uint64_t off);
-void pins_visit(pmo_pool *h, void (*visit)(uint64_t off, void *arg), void *arg);
-void pins_before_fork(void);
-void pins_after_fork(void);
-void pins_after_fork_child(void);
-int release(pmo_pool *h, uint64_t off);
-int zct_push(pmo_pool *h, uint64_t off);
-pmo_out out_slot(pmo_pool *h, const pmo_slot *s);
-int64_t hash_bytes(uint64_t kind, const char *data, size_t n);
-int new_blob(pmo_pool *h, uint32_t type, const char *data, size_t n,
-             uint64_t *off);
 
-/* -- traversal, shared by release and the collector -- */
+/* -- traversal (pobject.c), shared by release and the collector -- */
 typedef int (*slot_visit)(pmo_pool *h, pmo_slot *s, void *arg);
 typedef int (*sub_visit)(pmo_pool *h, uint64_t off, void *arg);
 int traverse(pmo_pool *h, uint64_t off, slot_visit vs, sub_visit vsub,
              void *arg);
 
-/* -- dict internals (dict.c), used by release -- */
+/* -- values (value.c) -- */
+int check_in(pmo_pool *h, const pmo_in *in);
+int store_value(pmo_pool *h, const pmo_in *in, pmo_slot *dst);
+int drop_slot(pmo_pool *h, const pmo_slot *s);
+int64_t hash_bytes(uint64_t kind, const char *data, size_t n);
+
+/* -- values handed to Python (handout.c) -- */
+pmo_out out_slot(pmo_pool *h, const pmo_slot *s);
+/* objects handed to Python and not yet held there */
+int pinned(pmo_pool *h, uint64_t off);
+void pins_visit(pmo_pool *h, void (*visit)(uint64_t off, void *arg), void *arg);
+void pins_before_fork(void);
+void pins_after_fork(void);
+void pins_after_fork_child(void);
+
+/* -- the zero-count table (zct.c) -- */
+int zct_array(pmo_pool *h, uint64_t **a);
+int zct_push(pmo_pool *h, uint64_t off);
+
+/* -- tuples (tuple.c) -- */
+int new_tuple(pmo_pool *h, uint32_t type, uint64_t n, int64_t hash,
+              uint64_t *off);
+
+/* -- dicts (dict.c): entries, used by traverse; change counters -- */
 struct pmo_entry *dict_entries(pmo_pool *h, struct pmo_dict *d);
 struct pmo_counter {
     uint64_t dict;         /* offset of the dict */
@@ -203,5 +250,10 @@ struct pmo_counter {
 };
 
 int count_change(pmo_pool *h, int own, pmo_counter *c);
+
+/* -- the collector (gc.c) -- */
+void gc_free_state(pmo_pool *h);
+
+#pragma GCC visibility pop
 
 #endif

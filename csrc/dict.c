@@ -10,8 +10,13 @@
  * C side compares None, bools, int64s, floats, str and bytes itself; when
  * a hash matches a key only Python can compare (big int, complex, pickled
  * or user object), it answers PMO_ENEEDCMP and Python takes the slow path.
+ *
+ * An int under a str key of a dict can serve as a change counter: the
+ * *_counted calls of dicts and lists add 1 to it with each change they
+ * make, in the same step (versioned writes).
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include "core.h"
 
@@ -389,6 +394,21 @@ static int dict_add(pmo_pool *h, uint64_t off, const pmo_in *k, int64_t delta,
     return st;
 }
 
+/* A change counter: the int under str key key of dict d. */
+pmo_counter *pmo_counter_new(uint64_t d, const char *key, size_t n)
+{
+    pmo_counter *c = malloc(sizeof(*c) + n);
+    if (c != NULL) {
+        c->dict = d;
+        c->pos = -1;
+        c->n = n;
+        memcpy(c->key, key, n);
+    }
+    return c;
+}
+
+void pmo_counter_free(pmo_counter *c) { free(c); }
+
 /* Count one change in counter c (an object's version), as the last step
  * of an operation.  In an operation's own transaction the count is written
  * in place and flushed, not logged: that saves the undo-log entry, most of
@@ -433,7 +453,7 @@ int pmo_dict_set(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
 }
 
 /* Set a str key and count the change in an int under a str key of
- * another dict, as one step (parkit's versioned writes). */
+ * another dict, as one step (a versioned write). */
 int pmo_dict_set_str_counted(pmo_pool *h, uint64_t off, const char *kdata,
                              size_t kn, uint64_t vkind, int64_t vi, double vf,
                              const char *vdata, size_t vn, pmo_counter *c)
@@ -505,7 +525,7 @@ int pmo_dict_del(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
 }
 
 /* Delete a key and count the change in an int under a str key of another
- * dict, as one step (parkit's versioned deletes). */
+ * dict, as one step (a versioned delete). */
 int pmo_dict_del_counted(pmo_pool *h, uint64_t off, uint64_t kkind, int64_t ki,
                          double kf, const char *kdata, size_t kn, int64_t khash,
                          pmo_counter *c)

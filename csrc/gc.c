@@ -232,10 +232,8 @@ int pmo_gc_mark_zct(pmo_pool *h)
     if (st)
         return st;
     struct pmo_root *r = h->root;
-    uint64_t *a = r->zct_cap ? sub_data(h, r->zct, r->zct_cap * 8, 0) : NULL;
-    if (r->zct_len > r->zct_cap || (r->zct_len && a == NULL)) {
-        st = pmo_fail(PMO_ECORRUPT, "zero-count table is damaged");
-    } else {
+    uint64_t *a;
+    if ((st = zct_array(h, &a)) == 0) {
         for (uint64_t k = 0; k < r->zct_len; k++) {
             struct pmo_hdr *hd = hdr_at(h, a[k]);
             if (hd != NULL && hd->refcnt == 0)   /* others are stale entries */
@@ -281,11 +279,9 @@ int pmo_gc_sweep(pmo_pool *h, uint64_t *stats4)
         return op_leave(h, own, pmo_fail(PMO_EINVAL, "no collection is running"));
     memset(stats4, 0, 4 * sizeof(uint64_t));
     struct pmo_root *r = h->root;
-    uint64_t *zct = r->zct_len ? sub_data(h, r->zct, r->zct_cap * 8, 0) : NULL;
-    uint64_t zct_len = r->zct_len;
+    uint64_t *zct, zct_len = r->zct_len;
     int reset_committed = 0, changes = 0;
-    if (zct_len && (zct == NULL || zct_len > r->zct_cap))
-        st = pmo_fail(PMO_ECORRUPT, "zero-count table is damaged");
+    st = zct_array(h, &zct);
     if (!st && (st = snap(&r->zct_len, 8)) == 0 && (st = snap(&r->gc_needed, 8)) == 0) {
         r->zct_len = 0;
         r->gc_needed = 1;

@@ -181,7 +181,7 @@ int pmo_list_append(pmo_pool *h, uint64_t off, uint64_t kind, int64_t i,
 }
 
 /* Append and count the change in an int under a str key of a dict, as one
- * step (parkit's versioned appends). */
+ * step (a versioned append). */
 int pmo_list_append_counted(pmo_pool *h, uint64_t off, uint64_t kind, int64_t i,
                             double f, const char *data, size_t n,
                             pmo_counter *c)

@@ -4,9 +4,20 @@
  * build.py hands this file to cffi's cdef after dropping the preprocessor
  * lines, so it holds plain declarations only: no macros, no inline code.
  *
- * Every function takes the pool handle first, locks it, and reports
- * failure through a negative status (PMO_E*) with a message readable via
- * pmo_errmsg(); none of them aborts the process on bad input.
+ * A function that takes a pool handle takes it first and holds the
+ * handle's lock for the call, except these:
+ *   - pmo_is_open, pmo_was_clean, pmo_uuid_lo, pmo_gc_needed and
+ *     pmo_tx_active read a field or the thread's state without the lock;
+ *   - pmo_confine_push changes only the calling thread's state, and
+ *     pmo_dontfork takes the process's lock of pool mappings instead;
+ *   - pmo_tx_begin and pmo_hold return with the lock still held, and
+ *     pmo_tx_commit, pmo_tx_abort and pmo_unhold release that lock
+ *     without taking it again;
+ *   - pmo_close and pmo_abandon of a pool inherited through fork() only
+ *     forget it, without the lock.
+ * Functions without a handle lock none.  Failures come back as a negative
+ * status (PMO_E*) with a message readable via pmo_errmsg(); none of them
+ * aborts the process on bad input.
  */
 #ifndef PMO_H
 #define PMO_H
@@ -109,8 +120,9 @@ enum {
 
 typedef struct pmo_pool pmo_pool;
 /* A counter: the int under a str key of a dict, which the *_counted calls
- * add 1 to with each change they make (parkit's object versions).  Made
- * once per counting function; one argument instead of three per call. */
+ * add 1 to with each change they make (versioned writes: the counter is
+ * the changed object's version).  Made once per counting function; one
+ * argument instead of three per call. */
 typedef struct pmo_counter pmo_counter;
 
 /* A value handed back to Python.  kind is the slot kind; for a PMO_K_REF,
@@ -133,10 +145,8 @@ typedef struct {
     int64_t pos;           /* position found, for iteration */
 } pmo_out;
 
-/* -- handles, pools, errors ------------------------------------------- */
+/* -- handles and pools (pool.c) ----------------------------------------- */
 pmo_pool *pmo_handle_new(void);
-pmo_counter *pmo_counter_new(uint64_t d, const char *key, size_t n);
-void pmo_counter_free(pmo_counter *c);
 void pmo_handle_free(pmo_pool *h);
 int pmo_create(pmo_pool *h, const char *path, const char *layout,
                uint64_t size, uint32_t mode, uint64_t limit, int sds);
@@ -146,24 +156,33 @@ int pmo_close(pmo_pool *h);
 int pmo_abandon(pmo_pool *h);
 int pmo_probe(const char *path, const char *layout);
 int pmo_is_open(pmo_pool *h);
-void pmo_count_commits(pmo_pool *h, uint64_t *counter);
+void pmo_dontfork(pmo_pool *h);
+int pmo_was_clean(pmo_pool *h);
+uint64_t pmo_uuid_lo(pmo_pool *h);
+
+/* -- errors (errors.c) and the build (build.py) ------------------------- */
+const char *pmo_errmsg(void);
+int pmo_errno(void);
+/* a hash of the C sources and build.py this extension was built from:
+ * pmemobj refuses a stale build at import */
+const char *pmo_source_hash(void);
+
+/* -- what a pool holds (stats.c) ----------------------------------------- */
+int pmo_stats(pmo_pool *h, uint64_t *out4);
+uint64_t pmo_layout_version(pmo_pool *h);
+int64_t pmo_type_histogram(pmo_pool *h, uint64_t *out, uint64_t max);
+
+/* -- the guard: holding, confinement, commits (guard.c) ------------------ */
 int pmo_hold(pmo_pool *h);
+void pmo_unhold(pmo_pool *h);
 /* Confine the calling thread to pool h, read-only if read_only, until the
  * matching pop: calls on other pools, or writes, fail with PMO_ECONFINED.
  * h NULL lifts the confinement.  Nests; a nested one cannot widen. */
 int pmo_confine_push(pmo_pool *h, int read_only);
 void pmo_confine_pop(void);
-void pmo_dontfork(pmo_pool *h);
-void pmo_unhold(pmo_pool *h);
-int pmo_was_clean(pmo_pool *h);
-uint64_t pmo_uuid_lo(pmo_pool *h);
-const char *pmo_errmsg(void);
-int pmo_errno(void);
-int pmo_stats(pmo_pool *h, uint64_t *out4);
-uint64_t pmo_layout_version(pmo_pool *h);
-int64_t pmo_type_histogram(pmo_pool *h, uint64_t *out, uint64_t max);
+void pmo_count_commits(pmo_pool *h, uint64_t *counter);
 
-/* -- transactions ------------------------------------------------------ */
+/* -- transactions (guard.c) ---------------------------------------------- */
 int pmo_tx_begin(pmo_pool *h);
 /* 0, or PMO_COLLECT from the outermost commit when objects wait in the
  * zero-count table, or a failure */
@@ -171,13 +190,13 @@ int pmo_tx_commit(pmo_pool *h);
 int pmo_tx_abort(pmo_pool *h);
 int pmo_tx_active(pmo_pool *h);
 
-/* -- the pool root and the type table --------------------------------- */
+/* -- the pool root and the type table (root.c) --------------------------- */
 pmo_out pmo_root_get(pmo_pool *h);
 int pmo_root_set(pmo_pool *h, uint64_t kind, int64_t i, double f,
                  const char *data, size_t n);
 int64_t pmo_type_table(pmo_pool *h);
 
-/* -- objects ------------------------------------------------------------ */
+/* -- objects (pobject.c) -------------------------------------------------- */
 pmo_out pmo_ref(pmo_pool *h, uint64_t off);
 int64_t pmo_refcount(pmo_pool *h, uint64_t off);
 int pmo_incref(pmo_pool *h, uint64_t off);
@@ -185,15 +204,17 @@ int64_t pmo_decref(pmo_pool *h, uint64_t off);
 int pmo_release(pmo_pool *h, uint64_t off);
 int64_t pmo_new_object(pmo_pool *h, uint32_t type, uint32_t layout,
                        uint64_t body_size);
-int64_t pmo_new_value(pmo_pool *h, uint64_t kind, int64_t i, double f,
-                      const char *data, size_t n);
-int64_t pmo_hash_bytes(uint64_t kind, const char *data, size_t n);
 int64_t pmo_len(pmo_pool *h, uint64_t off);
 int64_t pmo_children(pmo_pool *h, uint64_t off, int subs, uint64_t *buf,
                      uint64_t max);
 int pmo_deallocate(pmo_pool *h, uint64_t off);
 
-/* -- raw memory (MemoryManager) ----------------------------------------- */
+/* -- immutable values (value.c) ------------------------------------------- */
+int64_t pmo_new_value(pmo_pool *h, uint64_t kind, int64_t i, double f,
+                      const char *data, size_t n);
+int64_t pmo_hash_bytes(uint64_t kind, const char *data, size_t n);
+
+/* -- raw memory (mem.c), for MemoryManager -------------------------------- */
 int64_t pmo_alloc(pmo_pool *h, uint64_t size, uint64_t type_num, int zero);
 int64_t pmo_realloc(pmo_pool *h, uint64_t off, uint64_t size, int zero);
 int pmo_free(pmo_pool *h, uint64_t off);
@@ -201,11 +222,13 @@ void *pmo_direct(pmo_pool *h, uint64_t off);
 int pmo_snapshot(pmo_pool *h, void *ptr, uint64_t size);
 int64_t pmo_type_num(pmo_pool *h, uint64_t off);
 
-/* -- zero-count table ---------------------------------------------------- */
+/* -- zero-count table (zct.c) --------------------------------------------- */
 int pmo_gc_needed(pmo_pool *h);
 int64_t pmo_zct_read(pmo_pool *h, uint64_t start, uint64_t *buf, uint64_t max);
 int pmo_zct_remove(pmo_pool *h, uint64_t off);
 int pmo_zct_push(pmo_pool *h, uint64_t off);
+
+/* -- pins: objects handed to Python and not yet held there (handout.c) ---- */
 /* an out with pinned != 0 pinned its object for this thread: once Python
  * holds it, pmo_unpin(pinned); pmo_unpin_all() drops this thread's pins */
 void pmo_unpin(uint32_t pinned);
@@ -213,13 +236,13 @@ void pmo_unpin_all(void);
 int pmo_pin_depth(void);
 int pmo_is_pinned(pmo_pool *h, uint64_t off);
 
-/* -- tuples (also frozensets and boxes): fixed slot arrays ---------------- */
+/* -- tuples (also frozensets and boxes): fixed slot arrays (tuple.c) ------ */
 int64_t pmo_tuple_new(pmo_pool *h, uint32_t type, uint64_t n, int64_t hash);
 int pmo_tuple_init(pmo_pool *h, uint64_t t, uint64_t idx, uint64_t kind,
                    int64_t i, double f, const char *data, size_t n);
 pmo_out pmo_tuple_get(pmo_pool *h, uint64_t t, int64_t idx);
 
-/* -- lists ------------------------------------------------------------------ */
+/* -- lists (list.c) --------------------------------------------------------- */
 pmo_out pmo_list_get(pmo_pool *h, uint64_t l, int64_t idx);
 int pmo_list_set(pmo_pool *h, uint64_t l, int64_t idx, uint64_t kind,
                  int64_t i, double f, const char *data, size_t n);
@@ -235,7 +258,9 @@ int pmo_list_reserve(pmo_pool *h, uint64_t l, uint64_t cap);
 int pmo_list_permute(pmo_pool *h, uint64_t l, const int64_t *perm,
                      uint64_t n);
 
-/* -- dicts (also sets and PersistentObject attributes) ---------------------- */
+/* -- dicts (also sets and PersistentObject attributes) (dict.c) ------------ */
+pmo_counter *pmo_counter_new(uint64_t d, const char *key, size_t n);
+void pmo_counter_free(pmo_counter *c);
 pmo_out pmo_dict_get(pmo_pool *h, uint64_t d, uint64_t kkind, int64_t ki,
                      double kf, const char *kdata, size_t kn, int64_t khash);
 int pmo_dict_set(pmo_pool *h, uint64_t d, uint64_t kkind, int64_t ki,
@@ -272,7 +297,7 @@ int pmo_dict_del_at(pmo_pool *h, uint64_t d, int64_t pos);
 int pmo_dict_clear(pmo_pool *h, uint64_t d);
 int64_t pmo_dict_last(pmo_pool *h, uint64_t d);
 
-/* -- garbage collection ----------------------------------------------------- */
+/* -- garbage collection (gc.c) ---------------------------------------------- */
 int pmo_gc_begin(pmo_pool *h);
 int pmo_gc_mark(pmo_pool *h, uint64_t off, int is_pobject);
 int pmo_gc_mark_zct(pmo_pool *h);

@@ -3,16 +3,40 @@
 Modules of this package call ``lib`` only through the names exported here,
 and turn a negative status into an exception with :func:`error`, which
 attaches the C core's message captured at the moment of failure.
+
+In a source tree (``csrc/`` beside the package) the import fails with a
+clear message when the extension was built from other C sources than
+those there: a stale build would otherwise misbehave in obscure ways.
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from . import _pmo  # type: ignore[attr-defined]
+from ._sourcehash import source_hash
 
 #: the compiled module's cffi handle and functions (untyped to mypy)
 ffi: Any = _pmo.ffi
 lib: Any = _pmo.lib
+
+
+def _check_source_hash(root: str, built: str) -> None:
+    """Raise ImportError unless ``built`` (the extension's source hash, ""
+    if it has none) is the hash of the sources in the tree at ``root``."""
+    current = source_hash(root)
+    if built != current:
+        raise ImportError(
+            f"pmemobj's compiled extension {_pmo.__file__} is stale: it was built "
+            f"from other C sources than those in {os.path.join(root, 'csrc')} "
+            f"(built from {built or 'unknown sources'}, sources now {current}). "
+            f"Rebuild it: run `make` in {root}, or `pip install -e .` there.")
+
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if os.path.isdir(os.path.join(_ROOT, "csrc")) and os.path.isfile(os.path.join(_ROOT, "build.py")):
+    _check_source_hash(_ROOT, ffi.string(lib.pmo_source_hash()).decode()
+                       if hasattr(lib, "pmo_source_hash") else "")
 from .errors import (
     ConfinementError,
     CorruptPoolError,
