@@ -361,7 +361,7 @@ class PersistentObjectPool:
                 _write_poolset(path, pool_size)
                 size = 0
             # libpmemobj sets the mode as given; honour the umask ourselves
-            # emulated pmem: no unsafe-shutdown tracking (see csrc/core.c)
+            # emulated pmem: no unsafe-shutdown tracking (see csrc/pool.c)
             sds = 0 if os.environ.get("PMEM_IS_PMEM_FORCE") == "1" else 1
             st = lib.pmo_create(self._h, path.encode(), LAYOUT.encode(),
                                 size, mode & ~_umask(), pool_size, sds)
