@@ -15,7 +15,7 @@ import pytest
 from pmemobj._binding import _check_source_hash, ffi, lib
 from pmemobj._sourcehash import source_hash
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.helpers import ROOT
 
 
 def test_the_extension_is_built_from_these_sources():
