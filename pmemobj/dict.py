@@ -313,10 +313,11 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
 
     def _p_counting(self, counter: "PersistentDict", counter_key: str
                     ) -> Tuple[Callable[[Any, Any], None], Callable[[Any], bool]]:
-        """Functions ``set(key, value)`` and ``delete(key) -> found`` that
-        also count each change in the int ``counter[counter_key]``, as one
-        atomic step: one C call for simple keys and values (parkit's
-        versioned writes; bound once, as they are its hot path)."""
+        """Versioned writes: functions ``set(key, value)`` and ``delete(key)
+        -> found`` that also count each change in the int
+        ``counter[counter_key]`` (a version number readers compare), as one
+        atomic step: one C call for simple keys and values.  Bound once, so
+        that a caller writing often pays the setup once."""
         h, off, mm = self._p_h, self._p_off, self._p_mm
         c = counter._p_counter(counter_key)
 

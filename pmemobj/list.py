@@ -133,9 +133,9 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
             mm._check(st)
 
     def _p_counting_append(self, counter: Any, counter_key: str) -> Callable[[Any], None]:
-        """A function ``append(value)`` that also counts each append in the
-        int ``counter[counter_key]`` (a PersistentDict), as one atomic step:
-        one C call for simple values (parkit's versioned appends)."""
+        """Versioned appends: a function ``append(value)`` that also counts
+        each append in the int ``counter[counter_key]`` (a PersistentDict),
+        as one atomic step: one C call for simple values."""
         h, off, mm = self._p_h, self._p_off, self._p_mm
         c = counter._p_counter(counter_key)
         append = lib.pmo_list_append_counted
