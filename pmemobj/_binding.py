@@ -77,6 +77,7 @@ TN_USER: int = lib.PMO_TN_USER
 HEADER_SIZE: int = lib.PMO_HEADER_SIZE
 MIN_POOL: int = lib.PMO_MIN_POOL
 
+#: the exception class of a failure status (PmemError for the others)
 _BY_STATUS = {
     lib.PMO_EINDEX: IndexError,
     lib.PMO_EKEY: KeyError,
@@ -92,6 +93,12 @@ _BY_STATUS = {
     lib.PMO_EMEMORY: MemoryError,
 }
 
+#: the short name of each failure status: its name in csrc/pmo.h less PMO_
+REASONS = {getattr(lib, "PMO_" + name): name for name in (
+    "EKEY", "EINDEX", "ENEEDCMP", "EINVAL", "ECLOSED", "ENOTX", "EABORTED",
+    "EOTHERTX", "EOPAQUE", "EOS", "ECONFINED", "EMEMORY", "EFAIL", "ENOMEM",
+    "ECORRUPT", "ETXFAIL")}
+
 
 def message() -> str:
     """The C core's message about this thread's last failure."""
@@ -100,9 +107,14 @@ def message() -> str:
 
 
 def error(status: int) -> BaseException:
-    """The exception for a negative status."""
+    """The exception for a negative status, with the C core's message; a
+    PmemError also carries the status and its name (``status``,
+    ``reason``)."""
     cls = _BY_STATUS.get(status, PmemError)
     msg = message()
     if status == lib.PMO_ENOMEM:
         msg = f"pool is full ({msg}); the transaction was rolled back"
-    return cls(msg)
+    e = cls(msg)
+    if isinstance(e, PmemError):
+        e.status, e.reason = status, REASONS.get(status, f"status {status}")
+    return e
