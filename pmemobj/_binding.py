@@ -77,6 +77,16 @@ TN_USER: int = lib.PMO_TN_USER
 HEADER_SIZE: int = lib.PMO_HEADER_SIZE
 MIN_POOL: int = lib.PMO_MIN_POOL
 
+# pmo_gc_mark's mode, what the marked offset is (these mirror csrc/gc.c:
+# pmo.h has no names for them)
+MARK_SUBSTRUCTURE: int = 0   # an allocation an object owns, not a PObject
+MARK_STORED: int = 1         # a PObject referenced by a stored reference: counted
+MARK_HELD: int = 2           # a PObject that Python holds: kept, not counted
+
+# pmo_children's subs, which children to list (these mirror csrc/value.c)
+CHILDREN_REFERENCES: int = 0     # the PObjects an object references
+CHILDREN_SUBSTRUCTURES: int = 1  # the arrays and tables it owns
+
 #: the exception class of a failure status (PmemError for the others)
 _BY_STATUS = {
     lib.PMO_EINDEX: IndexError,

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, TextIO, Tuple
 
+from .dict import KEYS
 from .errors import CorruptPoolError, PmemError
 from .pool import PersistentObjectPool, probe
 
@@ -94,7 +95,7 @@ def children(value: Any) -> Optional[Tuple[str, int, Iterator[Tuple[Optional[str
     if isinstance(value, _SCALARS):
         return None
     if isinstance(value, PersistentObject):
-        names = list(value._p_entries(0))
+        names = list(value._p_entries(KEYS))
         return "attribute", len(names), ((f".{n}", _load(getattr, value, n)) for n in names)
     if isinstance(value, Mapping):
         return "item", len(value), ((abbreviate(k), _load(value.__getitem__, k))

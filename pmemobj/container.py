@@ -39,20 +39,22 @@ class PersistentContainer(Persistent):
     def _p_resurrect(self, manager: Any, oid: Oid) -> None:
         self._p_attach(manager, oid[1])
 
-    def _p_children(self, subs: int) -> List[Oid]:
+    def _p_children(self, which: int) -> List[Oid]:
+        """The references (b.CHILDREN_REFERENCES) or the substructures
+        (b.CHILDREN_SUBSTRUCTURES) of the container."""
         h, off, mm = self._p_h, self._p_off, self._p_mm
-        n = mm._checked(lib.pmo_children(h, off, subs, ffi.NULL, 0))
+        n = mm._checked(lib.pmo_children(h, off, which, ffi.NULL, 0))
         buf = ffi.new("uint64_t[]", max(n, 1))
-        n = mm._checked(lib.pmo_children(h, off, subs, buf, n))
+        n = mm._checked(lib.pmo_children(h, off, which, buf, n))
         return [mm._oid(x) for x in buf[0:n]]
 
     def _p_traverse(self) -> List[Oid]:
         """Oids of the PObjects this container references."""
-        return self._p_children(0)
+        return self._p_children(b.CHILDREN_REFERENCES)
 
     def _p_substructures(self) -> List[Oid]:
         """Oids of the container's own arrays and tables."""
-        return self._p_children(1)
+        return self._p_children(b.CHILDREN_SUBSTRUCTURES)
 
     def _p_deallocate(self) -> None:
         """Drop every reference and free the arrays, leaving it empty."""

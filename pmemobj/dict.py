@@ -18,6 +18,9 @@ from .container import PersistentContainer, require_pool
 from .memory import register_builtin
 
 _MISSING = object()
+
+# what HashTable._p_entries yields
+KEYS, VALUES, ITEMS = 0, 1, 2
 _K_INT = b.K_INT
 _get_str = lib.pmo_dict_get_str
 _set_str = lib.pmo_dict_set_str
@@ -155,22 +158,23 @@ class HashTable(PersistentContainer):
         return self._p_find_slow(key) >= 0
 
     def _p_entries(self, which: int) -> Iterator[Any]:
-        """Keys (0), values (1) or items (2) in order; RuntimeError if the
+        """KEYS, VALUES or ITEMS (key, value) in order; RuntimeError if the
         size changes meanwhile, as with dict."""
         h, off, value = self._p_h, self._p_off, self._p_mm._value
+        at = lib.pmo_dict_value_at if which == VALUES else lib.pmo_dict_key_at
+        items = which == ITEMS
         size = self._p_len()
         pos = 0
         while True:
             if self._p_len() != size:
                 raise RuntimeError(f"{self._p_kind} changed size during iteration")
-            o = lib.pmo_dict_key_at(h, off, pos) if which != 1 else \
-                lib.pmo_dict_value_at(h, off, pos)
+            o = at(h, off, pos)
             if o.status:
                 if o.status == b.EINDEX:
                     return
                 raise b.error(o.status)
             pos = o.pos
-            if which == 2:
+            if items:
                 yield value(o), self._p_value_at(pos)
             else:
                 yield value(o)
@@ -282,10 +286,10 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
         return self._p_contains(key)
 
     def __iter__(self) -> Iterator[Any]:
-        return self._p_entries(0)
+        return self._p_entries(KEYS)
 
     def __reversed__(self) -> Iterator[Any]:
-        return iter(reversed(list(self._p_entries(0))))
+        return iter(reversed(list(self._p_entries(KEYS))))
 
     def keys(self) -> KeysView[Any]:
         """A view of the keys (supports set operations)."""
@@ -444,7 +448,7 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
 
     def copy(self) -> Dict[Any, Any]:
         """A shallow copy, as a plain dict."""
-        return dict(self._p_entries(2))
+        return dict(self._p_entries(ITEMS))
 
     @classmethod
     def fromkeys(cls, iterable: Iterable[Any], value: Any = None) -> Dict[Any, Any]:
@@ -463,7 +467,7 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
         if not isinstance(other, dict):
             return NotImplemented
         d = dict(other)
-        d.update(self._p_entries(2))
+        d.update(self._p_entries(ITEMS))
         return d
 
     def __ior__(self, other: Any) -> "PersistentDict":
@@ -483,7 +487,7 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
 
     @reprlib.recursive_repr("{...}")
     def __repr__(self) -> str:
-        return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in self._p_entries(2)) + "}"
+        return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in self._p_entries(ITEMS)) + "}"
 
 
 register_builtin(b.T_DICT, PersistentDict, converts=dict)

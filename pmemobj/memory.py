@@ -731,7 +731,7 @@ class MemoryManager:
         self._check(lib.pmo_gc_begin(h))
         try:
             for off in list(self._objects.keys()):
-                self._check(lib.pmo_gc_mark(h, off, 2))
+                self._check(lib.pmo_gc_mark(h, off, b.MARK_HELD))
             if check:
                 self._check(lib.pmo_gc_mark_zct(h))
             while True:
@@ -746,9 +746,10 @@ class MemoryManager:
                 finally:
                     lib.pmo_unpin(o.pinned)
                 for oid in obj._p_traverse():
-                    self._check(lib.pmo_gc_mark(h, self._oid_off(oid), 1))
+                    self._check(lib.pmo_gc_mark(h, self._oid_off(oid), b.MARK_STORED))
                 for oid in obj._p_substructures():
-                    self._check(lib.pmo_gc_mark(h, self._oid_off(oid), 0))
+                    self._check(lib.pmo_gc_mark(h, self._oid_off(oid),
+                                                b.MARK_SUBSTRUCTURE))
         except BaseException:
             lib.pmo_gc_end(h)
             raise

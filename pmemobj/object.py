@@ -13,7 +13,7 @@ from typing import Any, Dict, Tuple
 
 from . import _binding as b
 from .container import require_pool
-from .dict import _K_INT, HashTable, _get_str, _set_str
+from .dict import _K_INT, KEYS, VALUES, HashTable, _get_str, _set_str
 from .memory import register_builtin
 
 _PLAIN_METHODS = (types.FunctionType, classmethod, staticmethod)
@@ -126,7 +126,7 @@ class PersistentObject(HashTable):
 
     def _p_attributes(self) -> Dict[str, Any]:
         """The persistent attributes, as a plain dict."""
-        return dict(zip(self._p_entries(0), self._p_entries(1)))
+        return dict(zip(self._p_entries(KEYS), self._p_entries(VALUES)))
 
 
 register_builtin(b.T_OBJECT, PersistentObject)

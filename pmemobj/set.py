@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator
 from . import _binding as b
 from ._binding import lib
 from .container import require_pool
-from .dict import HashTable
+from .dict import KEYS, HashTable
 from .memory import _EMPTY_IN, register_builtin
 
 
@@ -55,13 +55,13 @@ class _SetBase(HashTable):
         return self._p_len()
 
     def __iter__(self) -> Iterator[Any]:
-        return self._p_entries(0)
+        return self._p_entries(KEYS)
 
     def __contains__(self, x: Any) -> bool:
         return self._p_contains(_as_key(x))
 
     def _plain(self) -> Any:
-        return self._p_builtin(self._p_entries(0))
+        return self._p_builtin(self._p_entries(KEYS))
 
     def copy(self) -> Any:
         """A shallow copy, as a plain set or frozenset."""
@@ -118,7 +118,7 @@ class _SetBase(HashTable):
     def _cmp(self, other: Any, op: str) -> Any:
         if not self._setlike(other):
             return NotImplemented
-        return getattr(frozenset(self._p_entries(0)), op)(frozenset(other))
+        return getattr(frozenset(self._p_entries(KEYS)), op)(frozenset(other))
 
     def __eq__(self, o: Any) -> Any: return True if o is self else self._cmp(o, "__eq__")
 
@@ -191,7 +191,7 @@ class PersistentSet(_SetBase, MutableSet[Any]):
 
     def _replace(self, members: Any) -> None:
         with self._p_mm.transaction():
-            for x in [x for x in self._p_entries(0) if x not in members]:
+            for x in [x for x in self._p_entries(KEYS) if x not in members]:
                 self._p_delete(x)
             for x in members:
                 self._add(x)
@@ -222,7 +222,7 @@ class PersistentSet(_SetBase, MutableSet[Any]):
 
     @reprlib.recursive_repr("{...}")
     def __repr__(self) -> str:
-        members = list(self._p_entries(0))
+        members = list(self._p_entries(KEYS))
         return "{" + ", ".join(map(repr, members)) + "}" if members else "set()"
 
 
@@ -242,10 +242,10 @@ class PersistentFrozenSet(_SetBase, Set[Any]):
         super().__init__(iterable)
 
     def __hash__(self) -> int:
-        return hash(frozenset(self._p_entries(0)))
+        return hash(frozenset(self._p_entries(KEYS)))
 
     def __repr__(self) -> str:
-        members = list(self._p_entries(0))
+        members = list(self._p_entries(KEYS))
         return f"frozenset({{{', '.join(map(repr, members))}}})" if members else "frozenset()"
 
 
