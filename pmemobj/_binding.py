@@ -1,8 +1,8 @@
 """The one door to the compiled C core: ``ffi``, ``lib`` and status checks.
 
 Modules of this package call ``lib`` only through the names exported here,
-and turn a negative status into an exception with :func:`error`, which
-attaches the C core's message captured at the moment of failure.
+and check every status the C core returns with :func:`check`, which raises
+for a failure with the C core's message captured at the moment of failure.
 """
 from __future__ import annotations
 
@@ -114,6 +114,16 @@ def message() -> str:
     """The C core's message about this thread's last failure."""
     raw: bytes = ffi.string(lib.pmo_errmsg())
     return raw.decode("utf-8", "replace")
+
+
+def check(status: int) -> int:
+    """The status check of every C call: *status* itself when it is not a
+    failure (OK, or the count or offset a call returns), else raise the
+    exception for it.  Where success must cost no call (a hot path), the
+    caller tests ``if st:`` first."""
+    if status < 0:
+        raise error(status)
+    return status
 
 
 def error(status: int) -> BaseException:

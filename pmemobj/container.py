@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, List
 
 from . import _binding as b
-from ._binding import ffi, lib
+from ._binding import check, ffi, lib
 from .persistent import Oid, Persistent
 
 
@@ -29,7 +29,7 @@ class PersistentContainer(Persistent):
         self._p_oid = (mm._uuid, off)
 
     def _p_new(self, manager: Any) -> None:
-        off = manager._checked(lib.pmo_new_object(
+        off = check(lib.pmo_new_object(
             manager._h, self._p_type_code(manager), self._p_layout, 0))
         self._p_attach(manager, off)
 
@@ -43,9 +43,9 @@ class PersistentContainer(Persistent):
         """The references (b.CHILDREN_REFERENCES) or the substructures
         (b.CHILDREN_SUBSTRUCTURES) of the container."""
         h, off, mm = self._p_h, self._p_off, self._p_mm
-        n = mm._checked(lib.pmo_children(h, off, which, ffi.NULL, 0))
+        n = check(lib.pmo_children(h, off, which, ffi.NULL, 0))
         buf = ffi.new("uint64_t[]", max(n, 1))
-        n = mm._checked(lib.pmo_children(h, off, which, buf, n))
+        n = check(lib.pmo_children(h, off, which, buf, n))
         return [mm._oid(x) for x in buf[0:n]]
 
     def _p_traverse(self) -> List[Oid]:
@@ -58,12 +58,12 @@ class PersistentContainer(Persistent):
 
     def _p_deallocate(self) -> None:
         """Drop every reference and free the arrays, leaving it empty."""
-        self._p_mm._check(lib.pmo_deallocate(self._p_h, self._p_off))
+        self._p_mm.finish_write(lib.pmo_deallocate(self._p_h, self._p_off))
 
     def _p_len(self) -> int:
         n = lib.pmo_len(self._p_h, self._p_off)
         if n < 0:
-            raise b.error(n)
+            check(n)
         return int(n)
 
     def __reduce__(self) -> Any:

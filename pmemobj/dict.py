@@ -13,7 +13,7 @@ from collections.abc import ItemsView, KeysView, Mapping, MutableMapping, Values
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from . import _binding as b
-from ._binding import ffi, lib
+from ._binding import check, ffi, lib
 from .container import PersistentContainer, require_pool
 from .memory import register_builtin
 
@@ -35,7 +35,7 @@ def _deleted(mm: Any, st: int) -> Optional[bool]:
         return st == 0
     if st == b.ENEEDCMP:
         return None
-    mm._check(st)  # raises, or collects after a successful delete
+    mm.finish_write(st)  # raises, or collects after a successful delete
     return True
 
 
@@ -53,7 +53,7 @@ class HashTable(PersistentContainer):
         cap = 8
         while True:
             buf = ffi.new("int64_t[]", cap)
-            n = mm._checked(lib.pmo_dict_candidates(h, off, hash_, buf, cap))
+            n = check(lib.pmo_dict_candidates(h, off, hash_, buf, cap))
             if n <= cap:
                 break
             cap = n
@@ -66,13 +66,13 @@ class HashTable(PersistentContainer):
     def _p_key_at(self, pos: int) -> Any:
         o = lib.pmo_dict_key_at(self._p_h, self._p_off, pos)
         if o.status:
-            raise b.error(o.status)
+            check(o.status)
         return self._p_mm._value(o)
 
     def _p_value_at(self, pos: int) -> Any:
         o = lib.pmo_dict_value_at(self._p_h, self._p_off, pos)
         if o.status:
-            raise b.error(o.status)
+            check(o.status)
         return self._p_mm._value(o)
 
     def _p_lookup(self, key: Any) -> Tuple[int, Any]:
@@ -98,7 +98,7 @@ class HashTable(PersistentContainer):
         if st == b.EKEY:
             return -1
         if st != b.ENEEDCMP:
-            raise b.error(st)
+            check(st)
         return self._p_find_slow(key)
 
     def _p_set(self, key: Any, value: Any) -> None:
@@ -116,7 +116,7 @@ class HashTable(PersistentContainer):
             if st == 0:
                 return
             if st != b.ENEEDCMP:
-                mm._check(st)
+                mm.finish_write(st)
                 return
         # checked before the transaction: an unhashable key or unstorable
         # value is a TypeError that leaves an enclosing transaction usable
@@ -125,10 +125,10 @@ class HashTable(PersistentContainer):
         with mm.transaction():
             pos = self._p_position(key)
             if pos >= 0:
-                mm._check(lib.pmo_dict_set_at(self._p_h, self._p_off, pos,
-                                              *mm._build(value)))
+                mm.finish_write(lib.pmo_dict_set_at(self._p_h, self._p_off, pos,
+                                                    *mm._build(value)))
             else:
-                mm._check(lib.pmo_dict_insert_new(
+                mm.finish_write(lib.pmo_dict_insert_new(
                     self._p_h, self._p_off, hash_,
                     *mm._build(key), *mm._build(value)))
 
@@ -144,7 +144,7 @@ class HashTable(PersistentContainer):
             pos = self._p_find_slow(key)
             if pos < 0:
                 return False
-            mm._check(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
+            mm.finish_write(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
         return True
 
     def _p_contains(self, key: Any) -> bool:
@@ -154,7 +154,7 @@ class HashTable(PersistentContainer):
         if st == 0 or st == b.EKEY:
             return st == 0
         if st != b.ENEEDCMP:
-            raise b.error(st)
+            check(st)
         return self._p_find_slow(key) >= 0
 
     def _p_entries(self, which: int) -> Iterator[Any]:
@@ -172,7 +172,7 @@ class HashTable(PersistentContainer):
             if o.status:
                 if o.status == b.EINDEX:
                     return
-                raise b.error(o.status)
+                check(o.status)
             pos = o.pos
             if items:
                 yield value(o), self._p_value_at(pos)
@@ -183,7 +183,7 @@ class HashTable(PersistentContainer):
     _p_kind = "dictionary"
 
     def _p_clear(self) -> None:
-        self._p_mm._check(lib.pmo_dict_clear(self._p_h, self._p_off))
+        self._p_mm.finish_write(lib.pmo_dict_clear(self._p_h, self._p_off))
 
     def _p_pop_last(self) -> Tuple[Any, Any]:
         """Remove the newest entry; (key, value)."""
@@ -191,9 +191,9 @@ class HashTable(PersistentContainer):
         with mm.transaction():
             pos = lib.pmo_dict_last(self._p_h, self._p_off)
             if pos != b.EKEY:
-                pos = mm._checked(pos)
+                pos = check(pos)
                 item = (self._p_key_at(pos), self._p_value_at(pos))
-                mm._check(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
+                mm.finish_write(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
                 return item
         # raised after the block: an enclosing transaction stays usable
         raise KeyError("popitem(): dictionary is empty")
@@ -266,7 +266,7 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
             if st == b.EKEY:
                 return self.__missing__(key)
             if st != b.ENEEDCMP:
-                raise b.error(st)
+                check(st)
         pos = self._p_find_slow(key)
         if pos < 0:
             return self.__missing__(key)
@@ -311,7 +311,7 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
         if st == b.EKEY:
             return default
         if st != b.ENEEDCMP:
-            raise b.error(st)
+            check(st)
         pos = self._p_find_slow(key)
         return default if pos < 0 else self._p_value_at(pos)
 
@@ -333,7 +333,7 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
                     st = _set_str_counted(h, off, data, len(data), *v, c)
                     if st != b.ENEEDCMP:
                         if st:
-                            mm._check(st)
+                            mm.finish_write(st)
                         return
             mm._check_storable(key, value)
             with mm.transaction():
@@ -371,10 +371,10 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
             data = key.encode("utf-8", "surrogatepass")
             o = lib.pmo_dict_add_int(self._p_h, self._p_off, data, len(data), delta)
             if o.status >= 0:
-                self._p_mm._check(o.status)
+                self._p_mm.finish_write(o.status)
                 return int(o.i)
             if o.status not in (b.EKEY, b.EINVAL):
-                raise b.error(o.status)
+                check(o.status)
         with self._p_mm.transaction():
             value = self[key]
             if type(value) is not int:
@@ -401,7 +401,7 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
             pos = self._p_position(key)
             if pos >= 0:
                 value = self._p_value_at(pos)
-                mm._check(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
+                mm.finish_write(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
                 return value
         # raised after the block: an enclosing transaction stays usable
         if default is _MISSING:

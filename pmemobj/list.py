@@ -13,7 +13,7 @@ from collections.abc import MutableSequence
 from typing import Any, Callable, Iterable, Iterator, List, Optional
 
 from . import _binding as b
-from ._binding import ffi, lib
+from ._binding import check, ffi, lib
 from .container import PersistentContainer, require_pool
 from .memory import register_builtin
 
@@ -47,7 +47,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
         if o.status:
             if o.status == b.EINDEX:
                 raise IndexError("list index out of range")
-            raise b.error(o.status)
+            check(o.status)
         return self._p_mm._value(o)
 
     def __getitem__(self, i: Any) -> Any:
@@ -86,7 +86,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
             if o.status:
                 if o.status == b.EINDEX:
                     return
-                raise b.error(o.status)
+                check(o.status)
             yield o.i if o.kind == _K_INT else value(o)
             i += 1
 
@@ -130,7 +130,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
             return
         st = lib.pmo_list_append(self._p_h, self._p_off, *enc)
         if st:
-            mm._check(st)
+            mm.finish_write(st)
 
     def _p_counting_append(self, counter: Any, counter_key: str) -> Callable[[Any], None]:
         """Versioned appends: a function ``append(value)`` that also counts
@@ -145,7 +145,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
             if enc is not None:
                 st = append(h, off, *enc, c)
                 if st:
-                    mm._check(st)
+                    mm.finish_write(st)
                 return
             mm._check_storable(value)
             with mm.transaction():
@@ -165,7 +165,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
         mm = self._p_mm
         mm._check_storable(*items)
         with mm.transaction():
-            mm._check(lib.pmo_list_reserve(self._p_h, self._p_off, len(self) + len(items)))
+            mm.finish_write(lib.pmo_list_reserve(self._p_h, self._p_off, len(self) + len(items)))
             for v in items:
                 self.append(v)
 
@@ -184,7 +184,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
             st = lib.pmo_list_set(self._p_h, self._p_off, i, *enc)
         if st == b.EINDEX:
             raise IndexError("list assignment index out of range")
-        mm._check(st)
+        mm.finish_write(st)
 
     def _set_slice(self, s: slice, value: Any) -> None:
         try:
@@ -198,7 +198,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
             if step == 1:
                 stop = max(start, stop)
                 self._delete(start, stop)
-                mm._check(lib.pmo_list_reserve(self._p_h, self._p_off,
+                mm.finish_write(lib.pmo_list_reserve(self._p_h, self._p_off,
                                                len(self) + len(items)))
                 for k, v in enumerate(items):
                     self.insert(start + k, v)
@@ -212,7 +212,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
                          f"extended slice of size {len(targets)}")
 
     def _delete(self, start: int, stop: int) -> None:
-        self._p_mm._check(lib.pmo_list_delete(self._p_h, self._p_off, start, stop))
+        self._p_mm.finish_write(lib.pmo_list_delete(self._p_h, self._p_off, start, stop))
 
     def __delitem__(self, i: Any) -> None:
         if isinstance(i, slice):
@@ -263,7 +263,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
         n = len(order)
         perm = ffi.new("int64_t[]", max(n, 1))
         perm[0:n] = order
-        self._p_mm._check(lib.pmo_list_permute(self._p_h, self._p_off, perm, n))
+        self._p_mm.finish_write(lib.pmo_list_permute(self._p_h, self._p_off, perm, n))
 
     def reverse(self) -> None:
         """Reverse in place (no item is copied or re-counted)."""

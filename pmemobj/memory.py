@@ -18,7 +18,7 @@ import weakref
 from typing import Any, Callable, Dict, List, Literal, Optional, Set, Tuple, Type
 
 from . import _binding as b
-from ._binding import ffi, lib
+from ._binding import check, ffi, lib
 from .errors import CorruptPoolError, PoolClosedError, PoolFullError
 from . import qualname
 from .persistent import OID_NULL, Oid, Persistent
@@ -112,7 +112,7 @@ class Transaction:
     def __enter__(self) -> "Transaction":
         st = lib.pmo_tx_begin(self._mm._h)
         if st:
-            raise b.error(st)
+            check(st)
         return self
 
     def __exit__(self, et: Any, ev: Any, tb: Any) -> "Literal[False]":
@@ -120,7 +120,7 @@ class Transaction:
         if et is not None:
             lib.pmo_tx_abort(h)
             return False
-        self._mm._check(lib.pmo_tx_commit(h))  # collects after the outermost
+        self._mm.finish_write(lib.pmo_tx_commit(h))  # collects after the outermost
         return False
 
 
@@ -166,22 +166,18 @@ class MemoryManager:
         self._zct_watch: Dict[int, _Watch] = {}
         self._zct_pinned: Set[int] = set()   # entries refused as pinned
 
-    # -- status handling ----------------------------------------------------
+    # -- the end of a write ------------------------------------------------
 
-    def _check(self, st: int) -> None:
-        """Raise for a negative status; collect garbage when asked to (the
-        operation has committed by then)."""
+    def finish_write(self, st: int) -> None:
+        """After a C call that writes: raise for a failure status (see
+        :func:`check`); when the write committed and left objects waiting
+        in the zero-count table (PMO_COLLECT), run the collector, unless a
+        transaction still runs (its outermost commit reports it again)."""
         if st == b.COLLECT:
             if not lib.pmo_tx_active(self._h):
                 self._collect()
         elif st:
-            raise b.error(st)
-
-    def _checked(self, r: int) -> int:
-        """An offset or count returned by C, or raise for a status."""
-        if r < 0:
-            raise b.error(r)
-        return int(r)
+            check(st)
 
     # -- transactions ---------------------------------------------------------
 
@@ -276,9 +272,9 @@ class MemoryManager:
     def _new_tuple(self, code: int, items: Tuple[Any, ...], hash_: int) -> int:
         """A tuple-layout object holding *items*, count zero."""
         h = self._h
-        off = self._checked(lib.pmo_tuple_new(h, code, len(items), hash_))
+        off = check(lib.pmo_tuple_new(h, code, len(items), hash_))
         for i, x in enumerate(items):
-            self._check(lib.pmo_tuple_init(h, off, i, *self._build(x)))
+            self.finish_write(lib.pmo_tuple_init(h, off, i, *self._build(x)))
         return off
 
     def _store(self, fn: Callable[..., int], value: Any, *prefix: Any) -> None:
@@ -286,11 +282,11 @@ class MemoryManager:
         inside a transaction when it needs to be built."""
         enc = self._in(value)
         if enc is not None:
-            self._check(fn(self._h, *prefix, *enc))
+            self.finish_write(fn(self._h, *prefix, *enc))
             return
         self._check_storable(value)
         with self.transaction():
-            self._check(fn(self._h, *prefix, *self._build(value)))
+            self.finish_write(fn(self._h, *prefix, *self._build(value)))
 
     # -- keys and stable hashes -------------------------------------------------------
 
@@ -394,12 +390,12 @@ class MemoryManager:
             lib.pmo_unpin(o.pinned)
 
     def _tuple_items(self, off: int) -> Tuple[Any, ...]:
-        h, n = self._h, self._checked(lib.pmo_len(self._h, off))
+        h, n = self._h, check(lib.pmo_len(self._h, off))
         out = []
         for i in range(n):
             o = lib.pmo_tuple_get(h, off, i)
             if o.status:
-                raise b.error(o.status)
+                check(o.status)
             out.append(self._value(o))
         return tuple(out)
 
@@ -421,13 +417,13 @@ class MemoryManager:
 
     def _paths(self) -> List[str]:
         if self._type_paths is None:
-            table = self._checked(lib.pmo_type_table(self._h))
-            n = self._checked(lib.pmo_len(self._h, table))
+            table = check(lib.pmo_type_table(self._h))
+            n = check(lib.pmo_len(self._h, table))
             paths = []
             for i in range(n):
                 o = lib.pmo_list_get(self._h, table, i)
                 if o.status:
-                    raise b.error(o.status)
+                    check(o.status)
                 paths.append(self._value(o))
             self._type_paths = paths
         return self._type_paths
@@ -445,10 +441,10 @@ class MemoryManager:
         with self._lock:
             paths = self._paths()
             if path not in paths:
-                table = self._checked(lib.pmo_type_table(self._h))
+                table = check(lib.pmo_type_table(self._h))
                 data = path.encode()
-                self._check(lib.pmo_list_append(self._h, table, b.K_NEW_STR, 0,
-                                                0.0, data, len(data)))
+                self.finish_write(lib.pmo_list_append(self._h, table, b.K_NEW_STR, 0,
+                                                      0.0, data, len(data)))
                 paths.append(path)
             code = b.T_FIRST_USER + paths.index(path)
         self._codes[cls] = code
@@ -522,15 +518,15 @@ class MemoryManager:
     def alloc(self, size: int, type_num: int = POBJECT_TYPE_NUM) -> Oid:
         """Allocate *size* bytes inside the running transaction (an abort
         frees them).  Raises TransactionError outside a transaction."""
-        return self._oid(self._checked(lib.pmo_alloc(self._h, size, type_num, 0)))
+        return self._oid(check(lib.pmo_alloc(self._h, size, type_num, 0)))
 
     def zalloc(self, size: int, type_num: int = POBJECT_TYPE_NUM) -> Oid:
         """Like :meth:`alloc`, with the memory zeroed."""
-        return self._oid(self._checked(lib.pmo_alloc(self._h, size, type_num, 1)))
+        return self._oid(check(lib.pmo_alloc(self._h, size, type_num, 1)))
 
     def free(self, oid: Oid) -> None:
         """Free the memory at *oid* when the running transaction commits."""
-        self._check(lib.pmo_free(self._h, self._oid_off(oid)))
+        self.finish_write(lib.pmo_free(self._h, self._oid_off(oid)))
 
     def realloc(self, oid: Oid, size: int, type_num: Optional[int] = None) -> Oid:
         """Move *oid*'s memory to a new allocation of *size* bytes (copied,
@@ -544,20 +540,20 @@ class MemoryManager:
     def _realloc(self, oid: Oid, size: int, type_num: Optional[int], zero: int) -> Oid:
         off = self._oid_off(oid)
         if type_num is not None:
-            have = self._checked(lib.pmo_type_num(self._h, off))
+            have = check(lib.pmo_type_num(self._h, off))
             if have != type_num:
                 raise TypeError(f"oid has type number {have}, not {type_num}")
-        return self._oid(self._checked(lib.pmo_realloc(self._h, off, size, zero)))
+        return self._oid(check(lib.pmo_realloc(self._h, off, size, zero)))
 
     def incref(self, oid: Oid) -> None:
         """Count one more reference to the PObject at *oid*."""
-        self._check(lib.pmo_incref(self._h, self._oid_off(oid)))
+        self.finish_write(lib.pmo_incref(self._h, self._oid_off(oid)))
 
     def decref(self, oid: Oid) -> None:
         """Count one reference less; at zero, deallocate and free it."""
         off = self._oid_off(oid)
         with self.transaction():
-            if self._checked(lib.pmo_decref(self._h, off)) == 0:
+            if check(lib.pmo_decref(self._h, off)) == 0:
                 self._release(off)
 
     def xdecref(self, oid: Oid) -> None:
@@ -572,14 +568,14 @@ class MemoryManager:
             return self._oid(self._own_off(obj))
         with self.transaction():
             kind, i, f, data, n = self._build(obj)
-            off = self._checked(lib.pmo_new_value(self._h, kind, i, f, data, n))
+            off = check(lib.pmo_new_value(self._h, kind, i, f, data, n))
         return self._oid(off)
 
     def resurrect(self, oid: Oid) -> Any:
         """The Python object for the PObject at *oid*."""
         o = lib.pmo_ref(self._h, self._oid_off(oid))
         if o.status:
-            raise b.error(o.status)
+            check(o.status)
         return self._value(o)
 
     def direct(self, oid: Oid) -> Any:
@@ -587,7 +583,7 @@ class MemoryManager:
         is open and the memory allocated)."""
         p = lib.pmo_direct(self._h, self._oid_off(oid))
         if p == _NULL:
-            raise b.error(lib.PMO_EINVAL if lib.pmo_is_open(self._h) else lib.PMO_ECLOSED)
+            check(lib.PMO_EINVAL if lib.pmo_is_open(self._h) else lib.PMO_ECLOSED)  # raises
         return p
 
     def body(self, oid: Oid) -> Any:
@@ -597,13 +593,13 @@ class MemoryManager:
     def snapshot_range(self, ptr: Any, size: int) -> None:
         """Save *size* bytes at *ptr* so that an abort or crash restores
         them; call before changing them inside a transaction."""
-        self._check(lib.pmo_snapshot(self._h, ptr, size))
+        check(lib.pmo_snapshot(self._h, ptr, size))
 
     def new_pobject(self, cls: type, size: int) -> Oid:
         """Allocate a zeroed PObject for an instance of the user class *cls*
         (header plus *size* bytes), reference count zero."""
         code = self._type_code(cls)
-        return self._oid(self._checked(
+        return self._oid(check(
             lib.pmo_new_object(self._h, code, b.L_OPAQUE, size)))
 
     def new(self, typ: Type[Any], /, *args: Any, **kw: Any) -> Any:
@@ -621,7 +617,7 @@ class MemoryManager:
                 off = obj._p_oid[1]
                 # cached before commit, so the commit's collection keeps it
                 self._objects[off] = obj
-                self._check(lib.pmo_zct_push(self._h, off))
+                self.finish_write(lib.pmo_zct_push(self._h, off))
         except BaseException:
             if off is not None:
                 self._objects.pop(off, None)
@@ -636,16 +632,16 @@ class MemoryManager:
         if st == b.EOPAQUE:
             o = lib.pmo_ref(self._h, off)
             if o.status:
-                raise b.error(o.status)
+                check(o.status)
             try:
                 obj = self._wrapper(off, o.type)
             finally:   # (before the free: no pin names freed memory)
                 lib.pmo_unpin(o.pinned)
             obj._p_deallocate()
-            self._check(lib.pmo_free(self._h, off))
+            self.finish_write(lib.pmo_free(self._h, off))
             self._objects.pop(off, None)
         else:
-            self._check(st)
+            self.finish_write(st)
 
     def _collect(self, keep_live: bool = True) -> None:
         """Free objects whose count dropped to zero, unless (keep_live) a
@@ -662,7 +658,7 @@ class MemoryManager:
         lib.pmo_unpin_all()
         try:
             while True:
-                n = self._checked(lib.pmo_zct_read(h, 0, _NULL, 0))
+                n = check(lib.pmo_zct_read(h, 0, _NULL, 0))
                 # The first _zct_seen entries were held by Python when last
                 # looked at: look at the new ones only, unless one of those
                 # Python objects has gone since, or the table doubled since
@@ -679,7 +675,7 @@ class MemoryManager:
                 if start == n and not self._zct_pinned:
                     return
                 buf = ffi.new("uint64_t[]", n - start)
-                got = self._checked(lib.pmo_zct_read(h, start, buf, n - start))
+                got = check(lib.pmo_zct_read(h, start, buf, n - start))
                 end = max(start, min(n, got))
                 progress = False
                 # with the entries another thread was handed when last tried
@@ -692,16 +688,16 @@ class MemoryManager:
                         continue
                     with self.transaction():
                         # still waiting (and only then safe to read)?
-                        removed = self._checked(lib.pmo_zct_remove(h, off))
-                        if removed and self._checked(lib.pmo_refcount(h, off)) == 0:
+                        removed = check(lib.pmo_zct_remove(h, off))
+                        if removed and check(lib.pmo_refcount(h, off)) == 0:
                             if keep_live and self._objects.get(off) is not None:
                                 # a reader made its object since the look above
-                                self._check(lib.pmo_zct_push(h, off))
+                                self.finish_write(lib.pmo_zct_push(h, off))
                             else:
                                 self._release(off)
                     if removed:
                         progress = True
-                    elif self._checked(lib.pmo_is_pinned(h, off)):
+                    elif check(lib.pmo_is_pinned(h, off)):
                         self._zct_pinned.add(off)   # handed to a reader: later
                 if not progress:
                     self._zct_seen = end
@@ -723,33 +719,32 @@ class MemoryManager:
         if self._zct_watch.get(ref.off) is ref:
             del self._zct_watch[ref.off]
 
-    def _mark(self, check: bool) -> None:
+    def _mark(self, checking: bool) -> None:
         """Mark from the root, from live Python objects and the zero-count
         table (when checking: objects waiting there are not leaks), and
         through Python-defined types."""
         h = self._h
-        self._check(lib.pmo_gc_begin(h))
+        check(lib.pmo_gc_begin(h))
         try:
             for off in list(self._objects.keys()):
-                self._check(lib.pmo_gc_mark(h, off, b.MARK_HELD))
-            if check:
-                self._check(lib.pmo_gc_mark_zct(h))
+                check(lib.pmo_gc_mark(h, off, b.MARK_HELD))
+            if checking:
+                check(lib.pmo_gc_mark_zct(h))
             while True:
-                off = self._checked(lib.pmo_gc_next_opaque(h))
+                off = check(lib.pmo_gc_next_opaque(h))
                 if off == 0:
                     break
                 o = lib.pmo_ref(h, off)
                 if o.status:
-                    raise b.error(o.status)
+                    check(o.status)
                 try:
                     obj = self._wrapper(off, o.type)
                 finally:
                     lib.pmo_unpin(o.pinned)
                 for oid in obj._p_traverse():
-                    self._check(lib.pmo_gc_mark(h, self._oid_off(oid), b.MARK_STORED))
+                    check(lib.pmo_gc_mark(h, self._oid_off(oid), b.MARK_STORED))
                 for oid in obj._p_substructures():
-                    self._check(lib.pmo_gc_mark(h, self._oid_off(oid),
-                                                b.MARK_SUBSTRUCTURE))
+                    check(lib.pmo_gc_mark(h, self._oid_off(oid), b.MARK_SUBSTRUCTURE))
         except BaseException:
             lib.pmo_gc_end(h)
             raise
@@ -762,8 +757,8 @@ class MemoryManager:
         lib.pmo_unpin_all()   # (see _collect)
         with self._pool.hold():
             try:
-                self._mark(check=False)
-                self._check(lib.pmo_gc_sweep(self._h, stats))
+                self._mark(checking=False)
+                check(lib.pmo_gc_sweep(self._h, stats))
             finally:
                 self._zct_seen = self._zct_full = 0   # the sweep rewrote the table
                 self._zct_pinned.clear()
@@ -773,8 +768,8 @@ class MemoryManager:
     def _check_pool(self) -> Dict[str, int]:
         stats = ffi.new("uint64_t[4]")
         with self.transaction():
-            self._mark(check=True)
-            self._check(lib.pmo_check(self._h, stats))
+            self._mark(checking=True)
+            check(lib.pmo_check(self._h, stats))
         return {"objects": stats[0], "unreachable": stats[1],
                 "refcount_mismatches": stats[2], "dangling": stats[3]}
 

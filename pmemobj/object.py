@@ -12,6 +12,7 @@ import types
 from typing import Any, Dict, Tuple
 
 from . import _binding as b
+from ._binding import check
 from .container import require_pool
 from .dict import _K_INT, KEYS, VALUES, HashTable, _get_str, _set_str
 from .memory import register_builtin
@@ -92,7 +93,7 @@ class PersistentObject(HashTable):
         if st == 0:
             return o.i if o.kind == _K_INT else _oga(self, "_p_mm")._value(o)
         if st != b.EKEY:
-            raise b.error(st)
+            check(st)
         return _oga(self, name)   # class attributes, or AttributeError
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -111,7 +112,7 @@ class PersistentObject(HashTable):
             if st == 0:
                 return
             if st != b.ENEEDCMP:
-                mm._check(st)
+                mm.finish_write(st)
                 return
         self._p_set(name, value)
 

@@ -21,7 +21,7 @@ import weakref
 from typing import Any, Dict, Optional, Set, Union
 
 from . import _binding as b
-from ._binding import ffi, lib
+from ._binding import check, ffi, lib
 from .errors import (
     ForeignFileError,
     PmemError,
@@ -278,7 +278,7 @@ class Hold:
     def __enter__(self) -> None:
         st = lib.pmo_hold(self._h)
         if st:
-            raise b.error(st)
+            check(st)
 
     def __exit__(self, *exc: Any) -> None:
         lib.pmo_unhold(self._h)
@@ -297,7 +297,7 @@ class Confine:
     def __enter__(self) -> None:
         st = lib.pmo_confine_push(self._h, self._read_only)
         if st:
-            raise b.error(st)
+            check(st)
 
     def __exit__(self, *exc: Any) -> None:
         lib.pmo_confine_pop()
@@ -459,7 +459,7 @@ class PersistentObjectPool:
         close; setting it releases the previous root."""
         o = lib.pmo_root_get(self._h)
         if o.status:
-            raise b.error(o.status)
+            check(o.status)
         return self.mm._value(o)
 
     @root.setter
@@ -504,7 +504,7 @@ class PersistentObjectPool:
     def stats(self) -> Dict[str, int]:
         """Allocation counts: objects, bytes in use, PObjects, pool size."""
         out = ffi.new("uint64_t[4]")
-        self.mm._check(lib.pmo_stats(self._h, out))
+        check(lib.pmo_stats(self._h, out))
         return {"objects": out[0], "bytes_used": out[1], "pobjects": out[2],
                 "pool_size": out[3]}
 
@@ -512,9 +512,9 @@ class PersistentObjectPool:
         """What the pool holds: sizes, objects by type, the state it was
         found in when opened, and how durable its commits are."""
         out = ffi.new("uint64_t[4]")
-        self.mm._check(lib.pmo_stats(self._h, out))
+        check(lib.pmo_stats(self._h, out))
         hist = ffi.new("uint64_t[]", 3 * 256)
-        n = self.mm._checked(lib.pmo_type_histogram(self._h, hist, 256))
+        n = check(lib.pmo_type_histogram(self._h, hist, 256))
         by_type: Dict[str, Dict[str, int]] = {}
         for k in range(min(n, 256)):
             name = self.mm._type_name(int(hist[3 * k]))
@@ -558,7 +558,7 @@ class PersistentObjectPool:
             _open_pools.discard(self)
             self._counter = None   # the caller's buffer is theirs again
             if st:
-                raise b.error(st)
+                check(st)
 
 
 def probe(filename: PathLike) -> Optional[str]:

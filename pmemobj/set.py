@@ -40,7 +40,7 @@ class _SetBase(HashTable):
         if k is not None:
             st = lib.pmo_dict_set(self._p_h, self._p_off, *k, *_EMPTY_IN)
             if st != b.ENEEDCMP:
-                mm._check(st)
+                mm.finish_write(st)
                 return
         # checked before the transaction: an unhashable or unstorable member
         # is a TypeError that leaves an enclosing transaction usable
@@ -48,7 +48,7 @@ class _SetBase(HashTable):
         mm._check_storable(x)
         with mm.transaction():
             if (self._p_find_slow(x, hash_) if k is None else self._p_position(x)) < 0:
-                mm._check(lib.pmo_dict_insert_new(
+                mm.finish_write(lib.pmo_dict_insert_new(
                     self._p_h, self._p_off, hash_, *mm._build(x), *_EMPTY_IN))
 
     def __len__(self) -> int:

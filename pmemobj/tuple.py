@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Iterable, Iterator, Tuple
 
 from . import _binding as b
-from ._binding import lib
+from ._binding import check, lib
 from .container import PersistentContainer, require_pool
 from .memory import register_builtin
 
@@ -50,7 +50,7 @@ class PersistentTuple(PersistentContainer, Sequence[Any]):
         if o.status:
             if o.status == b.EINDEX:
                 raise IndexError("tuple index out of range")
-            raise b.error(o.status)
+            check(o.status)
         return self._p_mm._value(o)
 
     def __getitem__(self, i: Any) -> Any:
