@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, TextIO, Tuple
 
-from .dict import KEYS
+from .hashtable import KEYS
 from .errors import CorruptPoolError, PmemError
 from .pool import PersistentObjectPool, probe
 

@@ -14,11 +14,12 @@ from typing import Any, Dict, Tuple
 from . import _binding as b
 from ._binding import check
 from .container import require_pool
-from .dict import _K_INT, KEYS, VALUES, HashTable, _get_str, _set_str
+from .hashtable import KEYS, VALUES, HashTable, get_str, set_str
 from .memory import register_builtin
 
 _PLAIN_METHODS = (types.FunctionType, classmethod, staticmethod)
 _oga = object.__getattribute__
+_K_INT = b.K_INT
 
 
 def _is_data_descriptor(cls_attr: Any) -> bool:
@@ -88,7 +89,7 @@ class PersistentObject(HashTable):
             require_pool(self)
             raise
         data = name.encode("utf-8", "surrogatepass")
-        o = _get_str(h, _oga(self, "_p_off"), data, len(data))
+        o = get_str(h, _oga(self, "_p_off"), data, len(data))
         st = o.status
         if st == 0:
             return o.i if o.kind == _K_INT else _oga(self, "_p_mm")._value(o)
@@ -108,7 +109,7 @@ class PersistentObject(HashTable):
         v = mm._in(value)
         if v is not None:
             data = name.encode("utf-8", "surrogatepass")
-            st = _set_str(_oga(self, "_p_h"), _oga(self, "_p_off"), data, len(data), *v)
+            st = set_str(_oga(self, "_p_h"), _oga(self, "_p_off"), data, len(data), *v)
             if st == 0:
                 return
             if st != b.ENEEDCMP:

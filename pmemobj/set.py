@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator
 from . import _binding as b
 from ._binding import lib
 from .container import require_pool
-from .dict import KEYS, HashTable
+from .hashtable import KEYS, HashTable
 from .memory import _EMPTY_IN, register_builtin
 
 
