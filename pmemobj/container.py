@@ -24,13 +24,13 @@ class PersistentContainer(Persistent):
 
     def _p_attach(self, mm: Any, off: int) -> None:
         self._p_mm = mm
-        self._p_h = mm._h
+        self._p_h = mm.handle
         self._p_off = off
-        self._p_oid = (mm._uuid, off)
+        self._p_oid = (mm.uuid, off)
 
     def _p_new(self, manager: Any) -> None:
         off = check(lib.pmo_new_object(
-            manager._h, self._p_type_code(manager), self._p_layout, 0))
+            manager.handle, self._p_type_code(manager), self._p_layout, 0))
         self._p_attach(manager, off)
 
     def _p_type_code(self, manager: Any) -> int:
@@ -46,7 +46,7 @@ class PersistentContainer(Persistent):
         n = check(lib.pmo_children(h, off, which, ffi.NULL, 0))
         buf = ffi.new("uint64_t[]", max(n, 1))
         n = check(lib.pmo_children(h, off, which, buf, n))
-        return [mm._oid(x) for x in buf[0:n]]
+        return [mm.oid(x) for x in buf[0:n]]
 
     def _p_traverse(self) -> List[Oid]:
         """Oids of the PObjects this container references."""

@@ -74,12 +74,12 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
             data = key.encode("utf-8", "surrogatepass")
             o = get_str(self._p_h, self._p_off, data, len(data))
         else:
-            k = self._p_mm._key(key)
+            k = self._p_mm.encode_key(key)
             o = None if k is None else lib.pmo_dict_get(self._p_h, self._p_off, *k)
         if o is not None:
             st = o.status
             if st == 0:
-                return o.i if o.kind == _K_INT else self._p_mm._value(o)
+                return o.i if o.kind == _K_INT else self._p_mm.value(o)
             if st == b.EKEY:
                 return self.__missing__(key)
             if st != b.ENEEDCMP:
@@ -124,7 +124,7 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
         """``self[key]`` if present, else *default*."""
         st, o = self._p_lookup(key)
         if st == 0:
-            return o.i if o.kind == _K_INT else self._p_mm._value(o)
+            return o.i if o.kind == _K_INT else self._p_mm.value(o)
         if st == b.EKEY:
             return default
         if st != b.ENEEDCMP:
@@ -144,7 +144,7 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
 
         def set_counted(key: Any, value: Any) -> None:
             if type(key) is str:
-                v = mm._in(value)
+                v = mm.encode(value)
                 if v is not None:
                     data = key.encode("utf-8", "surrogatepass")
                     st = _set_str_counted(h, off, data, len(data), *v, c)
@@ -152,13 +152,13 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
                         if st:
                             mm.finish_write(st)
                         return
-            mm._check_storable(key, value)
+            mm.check_storable(key, value)
             with mm.transaction():
                 self[key] = value
                 counter.increment(counter_key)
 
         def delete_counted(key: Any) -> bool:
-            k = mm._key(key)
+            k = mm.encode_key(key)
             if k is not None:
                 found = deleted(mm, _del_counted(h, off, *k, c))
                 if found is not None:
@@ -256,7 +256,7 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
                         f"length {n}; 2 is required") from None
                 hash(k)
                 pairs.append((k, v))
-        self._p_mm._check_storable(*pairs, *kw.items())
+        self._p_mm.check_storable(*pairs, *kw.items())
         with self._p_mm.transaction():
             for k, v in pairs:
                 self._p_set(k, v)

@@ -65,13 +65,13 @@ class HashTable(PersistentContainer):
         o = lib.pmo_dict_key_at(self._p_h, self._p_off, pos)
         if o.status:
             check(o.status)
-        return self._p_mm._value(o)
+        return self._p_mm.value(o)
 
     def _p_value_at(self, pos: int) -> Any:
         o = lib.pmo_dict_value_at(self._p_h, self._p_off, pos)
         if o.status:
             check(o.status)
-        return self._p_mm._value(o)
+        return self._p_mm.value(o)
 
     def _p_lookup(self, key: Any) -> Tuple[int, Any]:
         """(status, C output) of the fast path; ENEEDCMP when Python must
@@ -80,7 +80,7 @@ class HashTable(PersistentContainer):
             data = key.encode("utf-8", "surrogatepass")
             o = get_str(self._p_h, self._p_off, data, len(data))
             return o.status, o
-        k = self._p_mm._key(key)
+        k = self._p_mm.encode_key(key)
         if k is None:
             return b.ENEEDCMP, None
         o = lib.pmo_dict_get(self._p_h, self._p_off, *k)
@@ -101,14 +101,14 @@ class HashTable(PersistentContainer):
 
     def _p_set(self, key: Any, value: Any) -> None:
         mm = self._p_mm
-        v = mm._in(value)
+        v = mm.encode(value)
         if v is not None:
             # one C call: str keys (the common case) with fewer arguments
             if type(key) is str:
                 data = key.encode("utf-8", "surrogatepass")
                 st = set_str(self._p_h, self._p_off, data, len(data), *v)
             else:
-                k = mm._key(key)
+                k = mm.encode_key(key)
                 st = b.ENEEDCMP if k is None else \
                     lib.pmo_dict_set(self._p_h, self._p_off, *k, *v)
             if st == 0:
@@ -119,21 +119,21 @@ class HashTable(PersistentContainer):
         # checked before the transaction: an unhashable key or unstorable
         # value is a TypeError that leaves an enclosing transaction usable
         hash_ = mm.stable_hash(key)
-        mm._check_storable(key, value)
+        mm.check_storable(key, value)
         with mm.transaction():
             pos = self._p_position(key)
             if pos >= 0:
                 mm.finish_write(lib.pmo_dict_set_at(self._p_h, self._p_off, pos,
-                                                    *mm._build(value)))
+                                                    *mm.build(value)))
             else:
                 mm.finish_write(lib.pmo_dict_insert_new(
                     self._p_h, self._p_off, hash_,
-                    *mm._build(key), *mm._build(value)))
+                    *mm.build(key), *mm.build(value)))
 
     def _p_delete(self, key: Any) -> bool:
         """Delete *key*; False if it was absent."""
         mm = self._p_mm
-        k = mm._key(key)
+        k = mm.encode_key(key)
         if k is not None:
             found = deleted(mm, lib.pmo_dict_del(self._p_h, self._p_off, *k))
             if found is not None:
@@ -158,7 +158,7 @@ class HashTable(PersistentContainer):
     def _p_entries(self, which: int) -> Iterator[Any]:
         """KEYS, VALUES or ITEMS (key, value) in order; RuntimeError if the
         size changes meanwhile, as with dict."""
-        h, off, value = self._p_h, self._p_off, self._p_mm._value
+        h, off, value = self._p_h, self._p_off, self._p_mm.value
         at = lib.pmo_dict_value_at if which == VALUES else lib.pmo_dict_key_at
         items = which == ITEMS
         size = self._p_len()

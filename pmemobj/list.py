@@ -48,7 +48,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
             if o.status == b.EINDEX:
                 raise IndexError("list index out of range")
             check(o.status)
-        return self._p_mm._value(o)
+        return self._p_mm.value(o)
 
     def __getitem__(self, i: Any) -> Any:
         if type(i) is int:
@@ -57,7 +57,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
             except OverflowError:
                 return self._get(i)
             if o.status == 0:
-                return o.i if o.kind == _K_INT else self._p_mm._value(o)
+                return o.i if o.kind == _K_INT else self._p_mm.value(o)
             return self._get(i)
         if isinstance(i, slice):
             return [self._get(k) for k in range(*i.indices(len(self)))]
@@ -79,7 +79,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
         raise OverflowError("Python int too large to convert to C ssize_t")
 
     def __iter__(self) -> Iterator[Any]:
-        h, off, value = self._p_h, self._p_off, self._p_mm._value
+        h, off, value = self._p_h, self._p_off, self._p_mm.value
         i = 0
         while True:
             o = lib.pmo_list_get(h, off, i)
@@ -124,9 +124,9 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
     def append(self, value: Any) -> None:
         """Add *value* at the end."""
         mm = self._p_mm
-        enc = mm._in(value)
+        enc = mm.encode(value)
         if enc is None:
-            mm._store(lib.pmo_list_append, value, self._p_off)
+            mm.store(lib.pmo_list_append, value, self._p_off)
             return
         st = lib.pmo_list_append(self._p_h, self._p_off, *enc)
         if st:
@@ -141,13 +141,13 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
         append = lib.pmo_list_append_counted
 
         def append_counted(value: Any) -> None:
-            enc = mm._in(value)
+            enc = mm.encode(value)
             if enc is not None:
                 st = append(h, off, *enc, c)
                 if st:
                     mm.finish_write(st)
                 return
-            mm._check_storable(value)
+            mm.check_storable(value)
             with mm.transaction():
                 self.append(value)
                 counter.increment(counter_key)
@@ -156,14 +156,14 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
 
     def insert(self, i: int, value: Any) -> None:
         """Insert *value* before index *i* (clamped like ``list.insert``)."""
-        self._p_mm._store(lib.pmo_list_insert, value, self._p_off,
+        self._p_mm.store(lib.pmo_list_insert, value, self._p_off,
                           self._index(i, OverflowError))
 
     def extend(self, iterable: Iterable[Any]) -> None:
         """Append every item of *iterable*, all in one transaction."""
         items = list(iterable)
         mm = self._p_mm
-        mm._check_storable(*items)
+        mm.check_storable(*items)
         with mm.transaction():
             mm.finish_write(lib.pmo_list_reserve(self._p_h, self._p_off, len(self) + len(items)))
             for v in items:
@@ -175,11 +175,11 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
             return
         i = self._index(i)
         mm = self._p_mm
-        enc = mm._in(value)
+        enc = mm.encode(value)
         if enc is None:
-            mm._check_storable(value)
+            mm.check_storable(value)
             with mm.transaction():
-                st = lib.pmo_list_set(self._p_h, self._p_off, i, *mm._build(value))
+                st = lib.pmo_list_set(self._p_h, self._p_off, i, *mm.build(value))
         else:
             st = lib.pmo_list_set(self._p_h, self._p_off, i, *enc)
         if st == b.EINDEX:
@@ -192,7 +192,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
         except TypeError:
             raise TypeError("can only assign an iterable") from None
         mm = self._p_mm
-        mm._check_storable(*items)
+        mm.check_storable(*items)
         with mm.transaction():
             start, stop, step = s.indices(len(self))
             if step == 1:

@@ -110,13 +110,13 @@ class Transaction:
         self._mm = mm
 
     def __enter__(self) -> "Transaction":
-        st = lib.pmo_tx_begin(self._mm._h)
+        st = lib.pmo_tx_begin(self._mm.handle)
         if st:
             check(st)
         return self
 
     def __exit__(self, et: Any, ev: Any, tb: Any) -> "Literal[False]":
-        h = self._mm._h
+        h = self._mm.handle
         if et is not None:
             lib.pmo_tx_abort(h)
             return False
@@ -149,8 +149,8 @@ class MemoryManager:
 
     def __init__(self, pool: Any, handle: Any):
         self._pool = pool
-        self._h = handle
-        self._uuid = int(lib.pmo_uuid_lo(handle))
+        self.handle = handle
+        self.uuid = int(lib.pmo_uuid_lo(handle))
         self._objects: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()
         self._pickled: Dict[type, None] = {}
         self._unpickle_allowed: Dict[Tuple[str, str], type] = {}
@@ -174,7 +174,7 @@ class MemoryManager:
         in the zero-count table (PMO_COLLECT), run the collector, unless a
         transaction still runs (its outermost commit reports it again)."""
         if st == b.COLLECT:
-            if not lib.pmo_tx_active(self._h):
+            if not lib.pmo_tx_active(self.handle):
                 self._collect()
         elif st:
             check(st)
@@ -188,11 +188,11 @@ class MemoryManager:
     @property
     def in_transaction(self) -> bool:
         """True inside a transaction of this pool in this thread."""
-        return bool(lib.pmo_tx_active(self._h))
+        return bool(lib.pmo_tx_active(self.handle))
 
     # -- values in ------------------------------------------------------------------
 
-    def _in(self, v: Any) -> Optional[Tuple[Any, ...]]:
+    def encode(self, v: Any) -> Optional[Tuple[Any, ...]]:
         """The C input for *v*, or None if *v* must be built in a
         transaction first (tuples, frozensets, plain containers)."""
         t = type(v)
@@ -227,19 +227,19 @@ class MemoryManager:
             f"supported type or nominate it with persist_via_pickle()"
         )
 
-    def _check_storable(self, *values: Any) -> None:
+    def check_storable(self, *values: Any) -> None:
         """Raise the TypeError (or ValueError) that storing *values* would,
         before a transaction begins: an operation that fails on its input
         must leave an enclosing transaction usable and change nothing."""
         for v in values:
             t = type(v)
             if t is tuple or t is list or t is frozenset or t is set:
-                self._check_storable(*v)
+                self.check_storable(*v)
             elif t is dict:
                 for k, x in v.items():
-                    self._check_storable(k, x)
+                    self.check_storable(k, x)
             else:
-                self._in(v)
+                self.encode(v)
 
     def _own_off(self, obj: Any) -> int:
         mm = getattr(obj, "_p_mm", None)
@@ -250,17 +250,17 @@ class MemoryManager:
             )
         return int(obj._p_oid[1])
 
-    def _build(self, v: Any) -> Tuple[Any, ...]:
+    def build(self, v: Any) -> Tuple[Any, ...]:
         """The C input for any persistable *v*, creating what it needs.
         Must run inside a transaction."""
-        enc = self._in(v)
+        enc = self.encode(v)
         if enc is not None:
             return enc
         t = type(v)
         if t is tuple:
-            off = self._new_tuple(b.T_TUPLE, v, 0)
+            off = self.new_tuple(b.T_TUPLE, v, 0)
         elif t is frozenset:
-            off = self._new_tuple(b.T_FROZENSET, tuple(v), 0)
+            off = self.new_tuple(b.T_FROZENSET, tuple(v), 0)
         else:
             cls: Any = _CONVERSIONS[t]
             obj = cls.__new__(cls)
@@ -269,28 +269,28 @@ class MemoryManager:
             off = obj._p_oid[1]
         return (b.K_REF, off, 0.0, _NULL, 0)
 
-    def _new_tuple(self, code: int, items: Tuple[Any, ...], hash_: int) -> int:
+    def new_tuple(self, code: int, items: Tuple[Any, ...], hash_: int) -> int:
         """A tuple-layout object holding *items*, count zero."""
-        h = self._h
+        h = self.handle
         off = check(lib.pmo_tuple_new(h, code, len(items), hash_))
         for i, x in enumerate(items):
-            self.finish_write(lib.pmo_tuple_init(h, off, i, *self._build(x)))
+            self.finish_write(lib.pmo_tuple_init(h, off, i, *self.build(x)))
         return off
 
-    def _store(self, fn: Callable[..., int], value: Any, *prefix: Any) -> None:
+    def store(self, fn: Callable[..., int], value: Any, *prefix: Any) -> None:
         """Call ``fn(handle, *prefix, *C input of value)``, building the value
         inside a transaction when it needs to be built."""
-        enc = self._in(value)
+        enc = self.encode(value)
         if enc is not None:
-            self.finish_write(fn(self._h, *prefix, *enc))
+            self.finish_write(fn(self.handle, *prefix, *enc))
             return
-        self._check_storable(value)
+        self.check_storable(value)
         with self.transaction():
-            self.finish_write(fn(self._h, *prefix, *self._build(value)))
+            self.finish_write(fn(self.handle, *prefix, *self.build(value)))
 
     # -- keys and stable hashes -------------------------------------------------------
 
-    def _key(self, k: Any) -> Optional[Tuple[Any, ...]]:
+    def encode_key(self, k: Any) -> Optional[Tuple[Any, ...]]:
         """C key input (with hash) for keys C compares itself, else None."""
         t = type(k)
         if t is str:
@@ -343,7 +343,7 @@ class MemoryManager:
 
     # -- values out -----------------------------------------------------------------------
 
-    def _value(self, o: Any) -> Any:
+    def value(self, o: Any) -> Any:
         """The Python value of a C output (checked first)."""
         # (module constants, and each field read once: a field of a cffi
         # struct costs about 25 ns, a third of reading a short str)
@@ -378,7 +378,7 @@ class MemoryManager:
         # (another thread may drop its last stored reference meanwhile)
         try:
             if t >= b.T_FIRST_CONTAINER:
-                return self._wrapper(o.i, t)
+                return self.wrapper(o.i, t)
             if t == b.T_TUPLE:
                 return self._tuple_items(o.i)
             if t == b.T_FROZENSET:
@@ -390,16 +390,16 @@ class MemoryManager:
             lib.pmo_unpin(o.pinned)
 
     def _tuple_items(self, off: int) -> Tuple[Any, ...]:
-        h, n = self._h, check(lib.pmo_len(self._h, off))
+        h, n = self.handle, check(lib.pmo_len(self.handle, off))
         out = []
         for i in range(n):
             o = lib.pmo_tuple_get(h, off, i)
             if o.status:
                 check(o.status)
-            out.append(self._value(o))
+            out.append(self.value(o))
         return tuple(out)
 
-    def _wrapper(self, off: int, code: int) -> Any:
+    def wrapper(self, off: int, code: int) -> Any:
         """The one live Python object for the container at *off*."""
         obj = self._objects.get(off)
         if obj is None:
@@ -407,7 +407,7 @@ class MemoryManager:
             obj = cls.__new__(cls)
             self._objects[off] = obj   # held before its class reads anything
             try:
-                obj._p_resurrect(self, (self._uuid, off))
+                obj._p_resurrect(self, (self.uuid, off))
             except BaseException:
                 self._objects.pop(off, None)
                 raise
@@ -417,18 +417,18 @@ class MemoryManager:
 
     def _paths(self) -> List[str]:
         if self._type_paths is None:
-            table = check(lib.pmo_type_table(self._h))
-            n = check(lib.pmo_len(self._h, table))
+            table = check(lib.pmo_type_table(self.handle))
+            n = check(lib.pmo_len(self.handle, table))
             paths = []
             for i in range(n):
-                o = lib.pmo_list_get(self._h, table, i)
+                o = lib.pmo_list_get(self.handle, table, i)
                 if o.status:
                     check(o.status)
-                paths.append(self._value(o))
+                paths.append(self.value(o))
             self._type_paths = paths
         return self._type_paths
 
-    def _type_code(self, cls: type) -> int:
+    def type_code(self, cls: type) -> int:
         """The type code stored in headers of *cls* objects; a class seen
         for the first time is added to the pool's type table."""
         known = _BUILTIN_CODES.get(cls) or self._codes.get(cls)
@@ -441,9 +441,9 @@ class MemoryManager:
         with self._lock:
             paths = self._paths()
             if path not in paths:
-                table = check(lib.pmo_type_table(self._h))
+                table = check(lib.pmo_type_table(self.handle))
                 data = path.encode()
-                self.finish_write(lib.pmo_list_append(self._h, table, b.K_NEW_STR, 0,
+                self.finish_write(lib.pmo_list_append(self.handle, table, b.K_NEW_STR, 0,
                                                       0.0, data, len(data)))
                 paths.append(path)
             code = b.T_FIRST_USER + paths.index(path)
@@ -451,9 +451,9 @@ class MemoryManager:
         self._classes[code] = cls
         return code
 
-    _get_type_code = _type_code  # the name pynvm's protocol used
+    _get_type_code = type_code  # the name pynvm's protocol used
 
-    def _type_name(self, code: int) -> str:
+    def type_name(self, code: int) -> str:
         """A readable name for a type code (for inspection tools)."""
         names = {b.T_STR: "str", b.T_BYTES: "bytes", b.T_BIGINT: "int", b.T_COMPLEX: "complex",
                  b.T_PICKLE: "pickle", b.T_TUPLE: "tuple", b.T_FROZENSET: "frozenset",
@@ -496,37 +496,37 @@ class MemoryManager:
 
     # -- the public API (pynvm's MemoryManager) ----------------------------------------------
 
-    def _oid_off(self, oid: Any) -> int:
+    def oid_off(self, oid: Any) -> int:
         if isinstance(oid, tuple) and len(oid) == 2:
             uuid, off = oid
         elif hasattr(oid, "off") and hasattr(oid, "pool_uuid_lo"):
             uuid, off = oid.pool_uuid_lo, oid.off
         else:
             raise TypeError(f"an oid is a (pool_uuid_lo, offset) tuple, not {oid!r}")
-        if off != 0 and uuid != self._uuid:
+        if off != 0 and uuid != self.uuid:
             raise ValueError("oid belongs to another pool")
         return int(off)
 
     def otuple(self, oid: Any) -> Oid:
         """*oid* as a ``(pool_uuid_lo, offset)`` tuple."""
-        off = self._oid_off(oid)
-        return (self._uuid, off) if off else OID_NULL
+        off = self.oid_off(oid)
+        return (self.uuid, off) if off else OID_NULL
 
-    def _oid(self, off: int) -> Oid:
-        return (self._uuid, off) if off else OID_NULL
+    def oid(self, off: int) -> Oid:
+        return (self.uuid, off) if off else OID_NULL
 
     def alloc(self, size: int, type_num: int = POBJECT_TYPE_NUM) -> Oid:
         """Allocate *size* bytes inside the running transaction (an abort
         frees them).  Raises TransactionError outside a transaction."""
-        return self._oid(check(lib.pmo_alloc(self._h, size, type_num, 0)))
+        return self.oid(check(lib.pmo_alloc(self.handle, size, type_num, 0)))
 
     def zalloc(self, size: int, type_num: int = POBJECT_TYPE_NUM) -> Oid:
         """Like :meth:`alloc`, with the memory zeroed."""
-        return self._oid(check(lib.pmo_alloc(self._h, size, type_num, 1)))
+        return self.oid(check(lib.pmo_alloc(self.handle, size, type_num, 1)))
 
     def free(self, oid: Oid) -> None:
         """Free the memory at *oid* when the running transaction commits."""
-        self.finish_write(lib.pmo_free(self._h, self._oid_off(oid)))
+        self.finish_write(lib.pmo_free(self.handle, self.oid_off(oid)))
 
     def realloc(self, oid: Oid, size: int, type_num: Optional[int] = None) -> Oid:
         """Move *oid*'s memory to a new allocation of *size* bytes (copied,
@@ -538,52 +538,52 @@ class MemoryManager:
         return self._realloc(oid, size, type_num, 1)
 
     def _realloc(self, oid: Oid, size: int, type_num: Optional[int], zero: int) -> Oid:
-        off = self._oid_off(oid)
+        off = self.oid_off(oid)
         if type_num is not None:
-            have = check(lib.pmo_type_num(self._h, off))
+            have = check(lib.pmo_type_num(self.handle, off))
             if have != type_num:
                 raise TypeError(f"oid has type number {have}, not {type_num}")
-        return self._oid(check(lib.pmo_realloc(self._h, off, size, zero)))
+        return self.oid(check(lib.pmo_realloc(self.handle, off, size, zero)))
 
     def incref(self, oid: Oid) -> None:
         """Count one more reference to the PObject at *oid*."""
-        self.finish_write(lib.pmo_incref(self._h, self._oid_off(oid)))
+        self.finish_write(lib.pmo_incref(self.handle, self.oid_off(oid)))
 
     def decref(self, oid: Oid) -> None:
         """Count one reference less; at zero, deallocate and free it."""
-        off = self._oid_off(oid)
+        off = self.oid_off(oid)
         with self.transaction():
-            if check(lib.pmo_decref(self._h, off)) == 0:
+            if check(lib.pmo_decref(self.handle, off)) == 0:
                 self._release(off)
 
     def xdecref(self, oid: Oid) -> None:
         """:meth:`decref` unless *oid* is the null oid."""
-        if self._oid_off(oid):
+        if self.oid_off(oid):
             self.decref(oid)
 
     def persist(self, obj: Any) -> Oid:
         """The oid of *obj*'s representation in the pool, created if needed
         (with a reference count of zero: ``incref`` it when storing it)."""
         if isinstance(obj, Persistent):
-            return self._oid(self._own_off(obj))
+            return self.oid(self._own_off(obj))
         with self.transaction():
-            kind, i, f, data, n = self._build(obj)
-            off = check(lib.pmo_new_value(self._h, kind, i, f, data, n))
-        return self._oid(off)
+            kind, i, f, data, n = self.build(obj)
+            off = check(lib.pmo_new_value(self.handle, kind, i, f, data, n))
+        return self.oid(off)
 
     def resurrect(self, oid: Oid) -> Any:
         """The Python object for the PObject at *oid*."""
-        o = lib.pmo_ref(self._h, self._oid_off(oid))
+        o = lib.pmo_ref(self.handle, self.oid_off(oid))
         if o.status:
             check(o.status)
-        return self._value(o)
+        return self.value(o)
 
     def direct(self, oid: Oid) -> Any:
         """A cffi ``void *`` to the memory at *oid* (valid while the pool
         is open and the memory allocated)."""
-        p = lib.pmo_direct(self._h, self._oid_off(oid))
+        p = lib.pmo_direct(self.handle, self.oid_off(oid))
         if p == _NULL:
-            check(lib.PMO_EINVAL if lib.pmo_is_open(self._h) else lib.PMO_ECLOSED)  # raises
+            check(lib.PMO_EINVAL if lib.pmo_is_open(self.handle) else lib.PMO_ECLOSED)  # raises
         return p
 
     def body(self, oid: Oid) -> Any:
@@ -593,14 +593,14 @@ class MemoryManager:
     def snapshot_range(self, ptr: Any, size: int) -> None:
         """Save *size* bytes at *ptr* so that an abort or crash restores
         them; call before changing them inside a transaction."""
-        check(lib.pmo_snapshot(self._h, ptr, size))
+        check(lib.pmo_snapshot(self.handle, ptr, size))
 
     def new_pobject(self, cls: type, size: int) -> Oid:
         """Allocate a zeroed PObject for an instance of the user class *cls*
         (header plus *size* bytes), reference count zero."""
-        code = self._type_code(cls)
-        return self._oid(check(
-            lib.pmo_new_object(self._h, code, b.L_OPAQUE, size)))
+        code = self.type_code(cls)
+        return self.oid(check(
+            lib.pmo_new_object(self.handle, code, b.L_OPAQUE, size)))
 
     def new(self, typ: Type[Any], /, *args: Any, **kw: Any) -> Any:
         """Create an instance of the Persistent class *typ* in the pool and
@@ -617,7 +617,7 @@ class MemoryManager:
                 off = obj._p_oid[1]
                 # cached before commit, so the commit's collection keeps it
                 self._objects[off] = obj
-                self.finish_write(lib.pmo_zct_push(self._h, off))
+                self.finish_write(lib.pmo_zct_push(self.handle, off))
         except BaseException:
             if off is not None:
                 self._objects.pop(off, None)
@@ -628,17 +628,17 @@ class MemoryManager:
 
     def _release(self, off: int) -> None:
         """Free the zero-count object at *off* (inside a transaction)."""
-        st = lib.pmo_release(self._h, off)
+        st = lib.pmo_release(self.handle, off)
         if st == b.EOPAQUE:
-            o = lib.pmo_ref(self._h, off)
+            o = lib.pmo_ref(self.handle, off)
             if o.status:
                 check(o.status)
             try:
-                obj = self._wrapper(off, o.type)
+                obj = self.wrapper(off, o.type)
             finally:   # (before the free: no pin names freed memory)
                 lib.pmo_unpin(o.pinned)
             obj._p_deallocate()
-            self.finish_write(lib.pmo_free(self._h, off))
+            self.finish_write(lib.pmo_free(self.handle, off))
             self._objects.pop(off, None)
         else:
             self.finish_write(st)
@@ -649,7 +649,7 @@ class MemoryManager:
         its own after the operation that dropped it has committed: a pool
         too full to free something right now loses nothing, the object
         waits in the zero-count table for a later try."""
-        h = self._h
+        h = self.handle
         if self._collecting:
             return  # the running collection picks up what this one would
         self._collecting = True
@@ -723,7 +723,7 @@ class MemoryManager:
         """Mark from the root, from live Python objects and the zero-count
         table (when checking: objects waiting there are not leaks), and
         through Python-defined types."""
-        h = self._h
+        h = self.handle
         check(lib.pmo_gc_begin(h))
         try:
             for off in list(self._objects.keys()):
@@ -738,13 +738,13 @@ class MemoryManager:
                 if o.status:
                     check(o.status)
                 try:
-                    obj = self._wrapper(off, o.type)
+                    obj = self.wrapper(off, o.type)
                 finally:
                     lib.pmo_unpin(o.pinned)
                 for oid in obj._p_traverse():
-                    check(lib.pmo_gc_mark(h, self._oid_off(oid), b.MARK_STORED))
+                    check(lib.pmo_gc_mark(h, self.oid_off(oid), b.MARK_STORED))
                 for oid in obj._p_substructures():
-                    check(lib.pmo_gc_mark(h, self._oid_off(oid), b.MARK_SUBSTRUCTURE))
+                    check(lib.pmo_gc_mark(h, self.oid_off(oid), b.MARK_SUBSTRUCTURE))
         except BaseException:
             lib.pmo_gc_end(h)
             raise
@@ -758,7 +758,7 @@ class MemoryManager:
         with self._pool.hold():
             try:
                 self._mark(checking=False)
-                check(lib.pmo_gc_sweep(self._h, stats))
+                check(lib.pmo_gc_sweep(self.handle, stats))
             finally:
                 self._zct_seen = self._zct_full = 0   # the sweep rewrote the table
                 self._zct_pinned.clear()
@@ -769,7 +769,7 @@ class MemoryManager:
         stats = ffi.new("uint64_t[4]")
         with self.transaction():
             self._mark(checking=True)
-            check(lib.pmo_check(self._h, stats))
+            check(lib.pmo_check(self.handle, stats))
         return {"objects": stats[0], "unreachable": stats[1],
                 "refcount_mismatches": stats[2], "dangling": stats[3]}
 

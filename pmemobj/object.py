@@ -65,7 +65,7 @@ class PersistentObject(HashTable):
     _p_kind = "attribute dict"
 
     def _p_type_code(self, manager: Any) -> int:
-        code: int = manager._type_code(type(self))
+        code: int = manager.type_code(type(self))
         return code
 
     def _p_new(self, manager: Any) -> None:
@@ -92,7 +92,7 @@ class PersistentObject(HashTable):
         o = get_str(h, _oga(self, "_p_off"), data, len(data))
         st = o.status
         if st == 0:
-            return o.i if o.kind == _K_INT else _oga(self, "_p_mm")._value(o)
+            return o.i if o.kind == _K_INT else _oga(self, "_p_mm").value(o)
         if st != b.EKEY:
             check(st)
         return _oga(self, name)   # class attributes, or AttributeError
@@ -106,7 +106,7 @@ class PersistentObject(HashTable):
         except AttributeError:
             require_pool(self)
             raise
-        v = mm._in(value)
+        v = mm.encode(value)
         if v is not None:
             data = name.encode("utf-8", "surrogatepass")
             st = set_str(_oga(self, "_p_h"), _oga(self, "_p_off"), data, len(data), *v)

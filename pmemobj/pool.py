@@ -460,11 +460,11 @@ class PersistentObjectPool:
         o = lib.pmo_root_get(self._h)
         if o.status:
             check(o.status)
-        return self.mm._value(o)
+        return self.mm.value(o)
 
     @root.setter
     def root(self, value: Any) -> None:
-        self.mm._store(lib.pmo_root_set, value)
+        self.mm.store(lib.pmo_root_set, value)
 
     def new(self, typ: type, /, *args: Any, **kw: Any) -> Any:
         """Create an instance of the Persistent class *typ* in this pool."""
@@ -517,7 +517,7 @@ class PersistentObjectPool:
         n = check(lib.pmo_type_histogram(self._h, hist, 256))
         by_type: Dict[str, Dict[str, int]] = {}
         for k in range(min(n, 256)):
-            name = self.mm._type_name(int(hist[3 * k]))
+            name = self.mm.type_name(int(hist[3 * k]))
             by_type[name] = {"count": int(hist[3 * k + 1]), "bytes": int(hist[3 * k + 2])}
         return {
             "path": self.filename,

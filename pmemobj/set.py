@@ -36,7 +36,7 @@ class _SetBase(HashTable):
 
     def _add(self, x: Any) -> None:
         mm = self._p_mm
-        k = mm._key(x)
+        k = mm.encode_key(x)
         if k is not None:
             st = lib.pmo_dict_set(self._p_h, self._p_off, *k, *_EMPTY_IN)
             if st != b.ENEEDCMP:
@@ -45,11 +45,11 @@ class _SetBase(HashTable):
         # checked before the transaction: an unhashable or unstorable member
         # is a TypeError that leaves an enclosing transaction usable
         hash_ = mm.stable_hash(x)
-        mm._check_storable(x)
+        mm.check_storable(x)
         with mm.transaction():
             if (self._p_find_slow(x, hash_) if k is None else self._p_position(x)) < 0:
                 mm.finish_write(lib.pmo_dict_insert_new(
-                    self._p_h, self._p_off, hash_, *mm._build(x), *_EMPTY_IN))
+                    self._p_h, self._p_off, hash_, *mm.build(x), *_EMPTY_IN))
 
     def __len__(self) -> int:
         return self._p_len()
@@ -168,7 +168,7 @@ class PersistentSet(_SetBase, MutableSet[Any]):
     def update(self, *others: Iterable[Any]) -> None:
         """Add the members of every iterable in *others*."""
         members = self._p_hashed(x for other in others for x in other)
-        self._p_mm._check_storable(*members)
+        self._p_mm.check_storable(*members)
         with self._p_mm.transaction():
             for x in members:
                 self._add(x)

@@ -36,7 +36,7 @@ class PersistentTuple(PersistentContainer, Sequence[Any]):
             raise TypeError("PersistentTuple is immutable")
         mm = self._p_mm
         with mm.transaction():
-            off = mm._new_tuple(b.T_PTUPLE, tuple(iterable), 0)
+            off = mm.new_tuple(b.T_PTUPLE, tuple(iterable), 0)
         self._p_attach(mm, off)
 
     def __len__(self) -> int:
@@ -51,7 +51,7 @@ class PersistentTuple(PersistentContainer, Sequence[Any]):
             if o.status == b.EINDEX:
                 raise IndexError("tuple index out of range")
             check(o.status)
-        return self._p_mm._value(o)
+        return self._p_mm.value(o)
 
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):

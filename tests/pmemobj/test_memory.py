@@ -29,7 +29,7 @@ class Cell(Persistent):
         with mm.transaction():
             f = self._fields()
             mm.snapshot_range(f, 32)
-            old = (mm._uuid, int(f[0]))
+            old = (mm.uuid, int(f[0]))
             oid = mm.persist(value)
             mm.incref(oid)
             f[0] = oid[1]
@@ -40,24 +40,24 @@ class Cell(Persistent):
 
     def get(self):
         f = self._fields()
-        return self._p_mm.resurrect((self._p_mm._uuid, int(f[0])))
+        return self._p_mm.resurrect((self._p_mm.uuid, int(f[0])))
 
     def _p_traverse(self):
         f = self._fields()
-        return [(self._p_mm._uuid, int(f[0]))] if f[0] else []
+        return [(self._p_mm.uuid, int(f[0]))] if f[0] else []
 
     def _p_substructures(self):
         f = self._fields()
-        return [(self._p_mm._uuid, int(f[1]))] if f[1] else []
+        return [(self._p_mm.uuid, int(f[1]))] if f[1] else []
 
     def _p_deallocate(self):
         mm = self._p_mm
         f = self._fields()
         mm.snapshot_range(f, 32)
         if f[0]:
-            mm.decref((mm._uuid, int(f[0])))
+            mm.decref((mm.uuid, int(f[0])))
         if f[1]:
-            mm.free((mm._uuid, int(f[1])))
+            mm.free((mm.uuid, int(f[1])))
         f[0] = f[1] = 0
 
 
@@ -109,9 +109,9 @@ def test_persist_resurrect_and_refcounts(pool):
 
 def test_resurrect_of_garbage_oid_is_an_error(pool):
     with pytest.raises(ValueError):
-        pool.mm.resurrect((pool.mm._uuid, 12345678))
+        pool.mm.resurrect((pool.mm.uuid, 12345678))
     with pytest.raises(ValueError):
-        pool.mm.resurrect((pool.mm._uuid, 1 << 40))
+        pool.mm.resurrect((pool.mm.uuid, 1 << 40))
 
 
 def test_user_defined_type_persists_and_is_collected(pool):
@@ -252,8 +252,8 @@ def _paused_reader(pool, monkeypatch, where, read, call=1):
 
 
 @pytest.mark.parametrize("value, where, call, copy", [
-    ([1, 1, 1], "_wrapper", 1, list),
-    ({"a": [1]}, "_wrapper", 1, lambda d: {k: list(v) for k, v in d.items()}),
+    ([1, 1, 1], "wrapper", 1, list),
+    ({"a": [1]}, "wrapper", 1, lambda d: {k: list(v) for k, v in d.items()}),
     (("t", 1, b"x" * 50), "_tuple_items", 1, tuple),
     ((("a", 1), ("b", 2)), "_tuple_items", 2, tuple),   # inside an inner tuple
 ])
@@ -287,7 +287,7 @@ def test_a_reader_that_holds_the_object_before_the_collector_frees_it(pool, monk
     from pmemobj.memory import MemoryManager
     pool.root = {"k": [1, 1, 1]}
     root = pool.root
-    t, resume_reader, out = _paused_reader(pool, monkeypatch, "_wrapper",
+    t, resume_reader, out = _paused_reader(pool, monkeypatch, "wrapper",
                                            lambda: root["k"])
     original_tx, looked, resume_writer = MemoryManager.transaction, threading.Event(), \
         threading.Event()

@@ -219,7 +219,7 @@ def test_transaction_errors_keep_their_cause(tmp_path):
         with pytest.raises(TransactionError) as e:
             with a.transaction():
                 # libpmemobj refuses to snapshot memory outside its heap
-                a.mm.snapshot_range(a.mm.direct((a.mm._uuid, 4096)), 8)
+                a.mm.snapshot_range(a.mm.direct((a.mm.uuid, 4096)), 8)
         errors["ETXFAIL"] = e.value
         for reason, err in errors.items():
             assert err.reason == reason
