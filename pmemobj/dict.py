@@ -16,7 +16,7 @@ from . import _binding as b
 from ._binding import check, ffi, lib
 from .container import require_pool
 from .hashtable import ITEMS, KEYS, HashTable, deleted, get_str
-from .memory import register_builtin
+from .typetable import register_builtin
 
 _MISSING = object()
 

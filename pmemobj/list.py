@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Iterator, List, Optional
 from . import _binding as b
 from ._binding import check, ffi, lib
 from .container import PersistentContainer, require_pool
-from .memory import register_builtin
+from .typetable import register_builtin
 
 _K_INT = b.K_INT
 

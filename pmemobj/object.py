@@ -15,7 +15,7 @@ from . import _binding as b
 from ._binding import check
 from .container import require_pool
 from .hashtable import KEYS, VALUES, HashTable, get_str, set_str
-from .memory import register_builtin
+from .typetable import register_builtin
 
 _PLAIN_METHODS = (types.FunctionType, classmethod, staticmethod)
 _oga = object.__getattribute__

@@ -489,7 +489,7 @@ class PersistentObjectPool:
         Python object still in use) and repair reference counts.  Returns
         counts: objects scanned, freed, substructures freed, counts fixed."""
         self._require_open()
-        stats = self.mm._gc()
+        stats = self.mm.collector.gc()
         if self.debug if debug is None else debug:
             log.info("gc %s: %s", self.filename, stats)
         return stats
@@ -499,7 +499,7 @@ class PersistentObjectPool:
         (not reachable from the root, nor waiting to be freed), reference
         count mismatches, dangling references."""
         self._require_open()
-        return self.mm._check_pool()
+        return self.mm.collector.check_pool()
 
     def stats(self) -> Dict[str, int]:
         """Allocation counts: objects, bytes in use, PObjects, pool size."""
@@ -517,7 +517,7 @@ class PersistentObjectPool:
         n = check(lib.pmo_type_histogram(self._h, hist, 256))
         by_type: Dict[str, Dict[str, int]] = {}
         for k in range(min(n, 256)):
-            name = self.mm.type_name(int(hist[3 * k]))
+            name = self.mm.types.name_of(int(hist[3 * k]))
             by_type[name] = {"count": int(hist[3 * k + 1]), "bytes": int(hist[3 * k + 2])}
         return {
             "path": self.filename,
@@ -546,7 +546,7 @@ class PersistentObjectPool:
         if lib.pmo_hold(self._h):
             return  # another thread closed it meanwhile
         try:
-            self.mm._collect(keep_live=False)
+            self.mm.collector.collect(keep_live=False)
             if lib.pmo_gc_needed(self._h):
                 self.gc()
         except PmemError as e:

@@ -14,7 +14,8 @@ from . import _binding as b
 from ._binding import lib
 from .container import require_pool
 from .hashtable import KEYS, HashTable
-from .memory import _EMPTY_IN, register_builtin
+from .typetable import register_builtin
+from .values import EMPTY_IN
 
 
 def _as_key(x: Any) -> Any:
@@ -38,7 +39,7 @@ class _SetBase(HashTable):
         mm = self._p_mm
         k = mm.encode_key(x)
         if k is not None:
-            st = lib.pmo_dict_set(self._p_h, self._p_off, *k, *_EMPTY_IN)
+            st = lib.pmo_dict_set(self._p_h, self._p_off, *k, *EMPTY_IN)
             if st != b.ENEEDCMP:
                 mm.finish_write(st)
                 return
@@ -49,7 +50,7 @@ class _SetBase(HashTable):
         with mm.transaction():
             if (self._p_find_slow(x, hash_) if k is None else self._p_position(x)) < 0:
                 mm.finish_write(lib.pmo_dict_insert_new(
-                    self._p_h, self._p_off, hash_, *mm.build(x), *_EMPTY_IN))
+                    self._p_h, self._p_off, hash_, *mm.build(x), *EMPTY_IN))
 
     def __len__(self) -> int:
         return self._p_len()
