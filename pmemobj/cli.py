@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, TextIO, Tuple
 
-from .hashtable import KEYS
 from .errors import CorruptPoolError, PmemError
+from .hashtable import KEYS
 from .pool import PersistentObjectPool, probe
 
 PROG = "pmemobj"
