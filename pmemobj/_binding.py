@@ -1,8 +1,8 @@
 """The one door to the compiled C core: ``ffi``, ``lib`` and status checks.
 
 Modules of this package call ``lib`` only through the names exported here,
-and turn a negative status into an exception with :func:`error`, which
-attaches the C core's message captured at the moment of failure.
+and check every status the C core returns with :func:`check`, which raises
+for a failure with the C core's message captured at the moment of failure.
 
 In a source tree (``csrc/`` beside the package) the import fails with a
 clear message when the extension was built from other C sources than
@@ -101,6 +101,17 @@ TN_USER: int = lib.PMO_TN_USER
 HEADER_SIZE: int = lib.PMO_HEADER_SIZE
 MIN_POOL: int = lib.PMO_MIN_POOL
 
+# pmo_gc_mark's mode, what the marked offset is (these mirror csrc/gc.c:
+# pmo.h has no names for them)
+MARK_SUBSTRUCTURE: int = 0   # an allocation an object owns, not a PObject
+MARK_STORED: int = 1         # a PObject referenced by a stored reference: counted
+MARK_HELD: int = 2           # a PObject that Python holds: kept, not counted
+
+# pmo_children's subs, which children to list (these mirror csrc/value.c)
+CHILDREN_REFERENCES: int = 0     # the PObjects an object references
+CHILDREN_SUBSTRUCTURES: int = 1  # the arrays and tables it owns
+
+#: the exception class of a failure status (PmemError for the others)
 _BY_STATUS = {
     lib.PMO_EINDEX: IndexError,
     lib.PMO_EKEY: KeyError,
@@ -116,6 +127,12 @@ _BY_STATUS = {
     lib.PMO_EMEMORY: MemoryError,
 }
 
+#: the short name of each failure status: its name in csrc/pmo.h less PMO_
+REASONS = {getattr(lib, "PMO_" + name): name for name in (
+    "EKEY", "EINDEX", "ENEEDCMP", "EINVAL", "ECLOSED", "ENOTX", "EABORTED",
+    "EOTHERTX", "EOPAQUE", "EOS", "ECONFINED", "EMEMORY", "EFAIL", "ENOMEM",
+    "ECORRUPT", "ETXFAIL")}
+
 
 def message() -> str:
     """The C core's message about this thread's last failure."""
@@ -123,10 +140,25 @@ def message() -> str:
     return raw.decode("utf-8", "replace")
 
 
+def check(status: int) -> int:
+    """The status check of every C call: *status* itself when it is not a
+    failure (OK, or the count or offset a call returns), else raise the
+    exception for it.  Where success must cost no call (a hot path), the
+    caller tests ``if st:`` first."""
+    if status < 0:
+        raise error(status)
+    return status
+
+
 def error(status: int) -> BaseException:
-    """The exception for a negative status."""
+    """The exception for a negative status, with the C core's message; a
+    PmemError also carries the status and its name (``status``,
+    ``reason``)."""
     cls = _BY_STATUS.get(status, PmemError)
     msg = message()
     if status == lib.PMO_ENOMEM:
         msg = f"pool is full ({msg}); the transaction was rolled back"
-    return cls(msg)
+    e = cls(msg)
+    if isinstance(e, PmemError):
+        e.status, e.reason = status, REASONS.get(status, f"status {status}")
+    return e

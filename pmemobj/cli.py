@@ -23,6 +23,7 @@ from collections.abc import Set as AbstractSet
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, TextIO, Tuple
 
 from .errors import CorruptPoolError, PmemError
+from .hashtable import KEYS
 from .pool import PersistentObjectPool, probe
 
 PROG = "pmemobj"
@@ -94,7 +95,7 @@ def children(value: Any) -> Optional[Tuple[str, int, Iterator[Tuple[Optional[str
     if isinstance(value, _SCALARS):
         return None
     if isinstance(value, PersistentObject):
-        names = list(value._p_entries(0))
+        names = list(value._p_entries(KEYS))
         return "attribute", len(names), ((f".{n}", _load(getattr, value, n)) for n in names)
     if isinstance(value, Mapping):
         return "item", len(value), ((abbreviate(k), _load(value.__getitem__, k))

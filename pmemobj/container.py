@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, List
 
 from . import _binding as b
-from ._binding import ffi, lib
+from ._binding import check, ffi, lib
 from .persistent import Oid, Persistent
 
 
@@ -24,13 +24,13 @@ class PersistentContainer(Persistent):
 
     def _p_attach(self, mm: Any, off: int) -> None:
         self._p_mm = mm
-        self._p_h = mm._h
+        self._p_h = mm.handle
         self._p_off = off
-        self._p_oid = (mm._uuid, off)
+        self._p_oid = (mm.uuid, off)
 
     def _p_new(self, manager: Any) -> None:
-        off = manager._checked(lib.pmo_new_object(
-            manager._h, self._p_type_code(manager), self._p_layout, 0))
+        off = check(lib.pmo_new_object(
+            manager.handle, self._p_type_code(manager), self._p_layout, 0))
         self._p_attach(manager, off)
 
     def _p_type_code(self, manager: Any) -> int:
@@ -39,29 +39,31 @@ class PersistentContainer(Persistent):
     def _p_resurrect(self, manager: Any, oid: Oid) -> None:
         self._p_attach(manager, oid[1])
 
-    def _p_children(self, subs: int) -> List[Oid]:
+    def _p_children(self, which: int) -> List[Oid]:
+        """The references (b.CHILDREN_REFERENCES) or the substructures
+        (b.CHILDREN_SUBSTRUCTURES) of the container."""
         h, off, mm = self._p_h, self._p_off, self._p_mm
-        n = mm._checked(lib.pmo_children(h, off, subs, ffi.NULL, 0))
+        n = check(lib.pmo_children(h, off, which, ffi.NULL, 0))
         buf = ffi.new("uint64_t[]", max(n, 1))
-        n = mm._checked(lib.pmo_children(h, off, subs, buf, n))
-        return [mm._oid(x) for x in buf[0:n]]
+        n = check(lib.pmo_children(h, off, which, buf, n))
+        return [mm.oid(x) for x in buf[0:n]]
 
     def _p_traverse(self) -> List[Oid]:
         """Oids of the PObjects this container references."""
-        return self._p_children(0)
+        return self._p_children(b.CHILDREN_REFERENCES)
 
     def _p_substructures(self) -> List[Oid]:
         """Oids of the container's own arrays and tables."""
-        return self._p_children(1)
+        return self._p_children(b.CHILDREN_SUBSTRUCTURES)
 
     def _p_deallocate(self) -> None:
         """Drop every reference and free the arrays, leaving it empty."""
-        self._p_mm._check(lib.pmo_deallocate(self._p_h, self._p_off))
+        self._p_mm.finish_write(lib.pmo_deallocate(self._p_h, self._p_off))
 
     def _p_len(self) -> int:
         n = lib.pmo_len(self._p_h, self._p_off)
         if n < 0:
-            raise b.error(n)
+            check(n)
         return int(n)
 
     def __reduce__(self) -> Any:

@@ -10,198 +10,19 @@ from __future__ import annotations
 
 import reprlib
 from collections.abc import ItemsView, KeysView, Mapping, MutableMapping, ValuesView
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, Tuple
 
 from . import _binding as b
-from ._binding import ffi, lib
-from .container import PersistentContainer, require_pool
-from .memory import register_builtin
+from ._binding import check, ffi, lib
+from .container import require_pool
+from .hashtable import ITEMS, KEYS, HashTable, deleted, get_str
+from .typetable import register_builtin
 
 _MISSING = object()
+
 _K_INT = b.K_INT
-_get_str = lib.pmo_dict_get_str
-_set_str = lib.pmo_dict_set_str
 _set_str_counted = lib.pmo_dict_set_str_counted
 _del_counted = lib.pmo_dict_del_counted
-
-
-def _deleted(mm: Any, st: int) -> Optional[bool]:
-    """What a C delete's status says: deleted, absent (False), or None when
-    the key needs Python's comparison (the slow path)."""
-    if st == 0 or st == b.EKEY:
-        return st == 0
-    if st == b.ENEEDCMP:
-        return None
-    mm._check(st)  # raises, or collects after a successful delete
-    return True
-
-
-class HashTable(PersistentContainer):
-    """Key lookup shared by dicts, sets and PersistentObject attributes."""
-
-    __slots__ = ()
-    _p_layout = b.L_DICT
-
-    def _p_find_slow(self, key: Any, hash_: Optional[int] = None) -> int:
-        """Entry position of *key* found by hash and Python equality, or -1."""
-        mm, h, off = self._p_mm, self._p_h, self._p_off
-        if hash_ is None:
-            hash_ = mm.stable_hash(key)
-        cap = 8
-        while True:
-            buf = ffi.new("int64_t[]", cap)
-            n = mm._checked(lib.pmo_dict_candidates(h, off, hash_, buf, cap))
-            if n <= cap:
-                break
-            cap = n
-        for pos in buf[0:n]:
-            stored = self._p_key_at(pos)
-            if stored is key or stored == key:
-                return int(pos)
-        return -1
-
-    def _p_key_at(self, pos: int) -> Any:
-        o = lib.pmo_dict_key_at(self._p_h, self._p_off, pos)
-        if o.status:
-            raise b.error(o.status)
-        return self._p_mm._value(o)
-
-    def _p_value_at(self, pos: int) -> Any:
-        o = lib.pmo_dict_value_at(self._p_h, self._p_off, pos)
-        if o.status:
-            raise b.error(o.status)
-        return self._p_mm._value(o)
-
-    def _p_lookup(self, key: Any) -> Tuple[int, Any]:
-        """(status, C output) of the fast path; ENEEDCMP when Python must
-        compare."""
-        if type(key) is str:
-            data = key.encode("utf-8", "surrogatepass")
-            o = _get_str(self._p_h, self._p_off, data, len(data))
-            return o.status, o
-        k = self._p_mm._key(key)
-        if k is None:
-            return b.ENEEDCMP, None
-        o = lib.pmo_dict_get(self._p_h, self._p_off, *k)
-        return o.status, o
-
-    def _p_position(self, key: Any) -> int:
-        """Entry position of *key*, or -1."""
-        st, o = self._p_lookup(key)
-        if st == 0:
-            if o.pinned:   # (a container value, handed out: not wanted here)
-                lib.pmo_unpin(o.pinned)
-            return int(o.pos)
-        if st == b.EKEY:
-            return -1
-        if st != b.ENEEDCMP:
-            raise b.error(st)
-        return self._p_find_slow(key)
-
-    def _p_set(self, key: Any, value: Any) -> None:
-        mm = self._p_mm
-        v = mm._in(value)
-        if v is not None:
-            # one C call: str keys (the common case) with fewer arguments
-            if type(key) is str:
-                data = key.encode("utf-8", "surrogatepass")
-                st = _set_str(self._p_h, self._p_off, data, len(data), *v)
-            else:
-                k = mm._key(key)
-                st = b.ENEEDCMP if k is None else \
-                    lib.pmo_dict_set(self._p_h, self._p_off, *k, *v)
-            if st == 0:
-                return
-            if st != b.ENEEDCMP:
-                mm._check(st)
-                return
-        # checked before the transaction: an unhashable key or unstorable
-        # value is a TypeError that leaves an enclosing transaction usable
-        hash_ = mm.stable_hash(key)
-        mm._check_storable(key, value)
-        with mm.transaction():
-            pos = self._p_position(key)
-            if pos >= 0:
-                mm._check(lib.pmo_dict_set_at(self._p_h, self._p_off, pos,
-                                              *mm._build(value)))
-            else:
-                mm._check(lib.pmo_dict_insert_new(
-                    self._p_h, self._p_off, hash_,
-                    *mm._build(key), *mm._build(value)))
-
-    def _p_delete(self, key: Any) -> bool:
-        """Delete *key*; False if it was absent."""
-        mm = self._p_mm
-        k = mm._key(key)
-        if k is not None:
-            found = _deleted(mm, lib.pmo_dict_del(self._p_h, self._p_off, *k))
-            if found is not None:
-                return found
-        with mm.transaction():
-            pos = self._p_find_slow(key)
-            if pos < 0:
-                return False
-            mm._check(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
-        return True
-
-    def _p_contains(self, key: Any) -> bool:
-        st, o = self._p_lookup(key)
-        if st == 0 and o.pinned:   # (a container value, handed out: not wanted here)
-            lib.pmo_unpin(o.pinned)
-        if st == 0 or st == b.EKEY:
-            return st == 0
-        if st != b.ENEEDCMP:
-            raise b.error(st)
-        return self._p_find_slow(key) >= 0
-
-    def _p_entries(self, which: int) -> Iterator[Any]:
-        """Keys (0), values (1) or items (2) in order; RuntimeError if the
-        size changes meanwhile, as with dict."""
-        h, off, value = self._p_h, self._p_off, self._p_mm._value
-        size = self._p_len()
-        pos = 0
-        while True:
-            if self._p_len() != size:
-                raise RuntimeError(f"{self._p_kind} changed size during iteration")
-            o = lib.pmo_dict_key_at(h, off, pos) if which != 1 else \
-                lib.pmo_dict_value_at(h, off, pos)
-            if o.status:
-                if o.status == b.EINDEX:
-                    return
-                raise b.error(o.status)
-            pos = o.pos
-            if which == 2:
-                yield value(o), self._p_value_at(pos)
-            else:
-                yield value(o)
-            pos += 1
-
-    _p_kind = "dictionary"
-
-    def _p_clear(self) -> None:
-        self._p_mm._check(lib.pmo_dict_clear(self._p_h, self._p_off))
-
-    def _p_pop_last(self) -> Tuple[Any, Any]:
-        """Remove the newest entry; (key, value)."""
-        mm = self._p_mm
-        with mm.transaction():
-            pos = lib.pmo_dict_last(self._p_h, self._p_off)
-            if pos != b.EKEY:
-                pos = mm._checked(pos)
-                item = (self._p_key_at(pos), self._p_value_at(pos))
-                mm._check(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
-                return item
-        # raised after the block: an enclosing transaction stays usable
-        raise KeyError("popitem(): dictionary is empty")
-
-    @staticmethod
-    def _p_hashed(keys: Iterable[Any]) -> List[Any]:
-        """*keys* as a list, each checked hashable (TypeError otherwise)
-        before a transaction begins."""
-        keys = list(keys)
-        for k in keys:
-            hash(k)
-        return keys
 
 
 class _KeysView(KeysView[Any]):
@@ -251,18 +72,18 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
     def __getitem__(self, key: Any) -> Any:
         if type(key) is str:
             data = key.encode("utf-8", "surrogatepass")
-            o = _get_str(self._p_h, self._p_off, data, len(data))
+            o = get_str(self._p_h, self._p_off, data, len(data))
         else:
-            k = self._p_mm._key(key)
+            k = self._p_mm.encode_key(key)
             o = None if k is None else lib.pmo_dict_get(self._p_h, self._p_off, *k)
         if o is not None:
             st = o.status
             if st == 0:
-                return o.i if o.kind == _K_INT else self._p_mm._value(o)
+                return o.i if o.kind == _K_INT else self._p_mm.value(o)
             if st == b.EKEY:
                 return self.__missing__(key)
             if st != b.ENEEDCMP:
-                raise b.error(st)
+                check(st)
         pos = self._p_find_slow(key)
         if pos < 0:
             return self.__missing__(key)
@@ -282,10 +103,10 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
         return self._p_contains(key)
 
     def __iter__(self) -> Iterator[Any]:
-        return self._p_entries(0)
+        return self._p_entries(KEYS)
 
     def __reversed__(self) -> Iterator[Any]:
-        return iter(reversed(list(self._p_entries(0))))
+        return iter(reversed(list(self._p_entries(KEYS))))
 
     def keys(self) -> KeysView[Any]:
         """A view of the keys (supports set operations)."""
@@ -303,42 +124,43 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
         """``self[key]`` if present, else *default*."""
         st, o = self._p_lookup(key)
         if st == 0:
-            return o.i if o.kind == _K_INT else self._p_mm._value(o)
+            return o.i if o.kind == _K_INT else self._p_mm.value(o)
         if st == b.EKEY:
             return default
         if st != b.ENEEDCMP:
-            raise b.error(st)
+            check(st)
         pos = self._p_find_slow(key)
         return default if pos < 0 else self._p_value_at(pos)
 
     def _p_counting(self, counter: "PersistentDict", counter_key: str
                     ) -> Tuple[Callable[[Any, Any], None], Callable[[Any], bool]]:
-        """Functions ``set(key, value)`` and ``delete(key) -> found`` that
-        also count each change in the int ``counter[counter_key]``, as one
-        atomic step: one C call for simple keys and values (parkit's
-        versioned writes; bound once, as they are its hot path)."""
+        """Versioned writes: functions ``set(key, value)`` and ``delete(key)
+        -> found`` that also count each change in the int
+        ``counter[counter_key]`` (a version number readers compare), as one
+        atomic step: one C call for simple keys and values.  Bound once, so
+        that a caller writing often pays the setup once."""
         h, off, mm = self._p_h, self._p_off, self._p_mm
         c = counter._p_counter(counter_key)
 
         def set_counted(key: Any, value: Any) -> None:
             if type(key) is str:
-                v = mm._in(value)
+                v = mm.encode(value)
                 if v is not None:
                     data = key.encode("utf-8", "surrogatepass")
                     st = _set_str_counted(h, off, data, len(data), *v, c)
                     if st != b.ENEEDCMP:
                         if st:
-                            mm._check(st)
+                            mm.finish_write(st)
                         return
-            mm._check_storable(key, value)
+            mm.check_storable(key, value)
             with mm.transaction():
                 self[key] = value
                 counter.increment(counter_key)
 
         def delete_counted(key: Any) -> bool:
-            k = mm._key(key)
+            k = mm.encode_key(key)
             if k is not None:
-                found = _deleted(mm, _del_counted(h, off, *k, c))
+                found = deleted(mm, _del_counted(h, off, *k, c))
                 if found is not None:
                     return found
             with mm.transaction():
@@ -366,10 +188,10 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
             data = key.encode("utf-8", "surrogatepass")
             o = lib.pmo_dict_add_int(self._p_h, self._p_off, data, len(data), delta)
             if o.status >= 0:
-                self._p_mm._check(o.status)
+                self._p_mm.finish_write(o.status)
                 return int(o.i)
             if o.status not in (b.EKEY, b.EINVAL):
-                raise b.error(o.status)
+                check(o.status)
         with self._p_mm.transaction():
             value = self[key]
             if type(value) is not int:
@@ -396,7 +218,7 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
             pos = self._p_position(key)
             if pos >= 0:
                 value = self._p_value_at(pos)
-                mm._check(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
+                mm.finish_write(lib.pmo_dict_del_at(self._p_h, self._p_off, pos))
                 return value
         # raised after the block: an enclosing transaction stays usable
         if default is _MISSING:
@@ -434,7 +256,7 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
                         f"length {n}; 2 is required") from None
                 hash(k)
                 pairs.append((k, v))
-        self._p_mm._check_storable(*pairs, *kw.items())
+        self._p_mm.check_storable(*pairs, *kw.items())
         with self._p_mm.transaction():
             for k, v in pairs:
                 self._p_set(k, v)
@@ -443,7 +265,7 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
 
     def copy(self) -> Dict[Any, Any]:
         """A shallow copy, as a plain dict."""
-        return dict(self._p_entries(2))
+        return dict(self._p_entries(ITEMS))
 
     @classmethod
     def fromkeys(cls, iterable: Iterable[Any], value: Any = None) -> Dict[Any, Any]:
@@ -462,7 +284,7 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
         if not isinstance(other, dict):
             return NotImplemented
         d = dict(other)
-        d.update(self._p_entries(2))
+        d.update(self._p_entries(ITEMS))
         return d
 
     def __ior__(self, other: Any) -> "PersistentDict":
@@ -482,7 +304,7 @@ class PersistentDict(HashTable, MutableMapping[Any, Any]):
 
     @reprlib.recursive_repr("{...}")
     def __repr__(self) -> str:
-        return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in self._p_entries(2)) + "}"
+        return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in self._p_entries(ITEMS)) + "}"
 
 
 register_builtin(b.T_DICT, PersistentDict, converts=dict)

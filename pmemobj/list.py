@@ -13,9 +13,9 @@ from collections.abc import MutableSequence
 from typing import Any, Callable, Iterable, Iterator, List, Optional
 
 from . import _binding as b
-from ._binding import ffi, lib
+from ._binding import check, ffi, lib
 from .container import PersistentContainer, require_pool
-from .memory import register_builtin
+from .typetable import register_builtin
 
 _K_INT = b.K_INT
 
@@ -47,8 +47,8 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
         if o.status:
             if o.status == b.EINDEX:
                 raise IndexError("list index out of range")
-            raise b.error(o.status)
-        return self._p_mm._value(o)
+            check(o.status)
+        return self._p_mm.value(o)
 
     def __getitem__(self, i: Any) -> Any:
         if type(i) is int:
@@ -57,7 +57,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
             except OverflowError:
                 return self._get(i)
             if o.status == 0:
-                return o.i if o.kind == _K_INT else self._p_mm._value(o)
+                return o.i if o.kind == _K_INT else self._p_mm.value(o)
             return self._get(i)
         if isinstance(i, slice):
             return [self._get(k) for k in range(*i.indices(len(self)))]
@@ -79,14 +79,14 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
         raise OverflowError("Python int too large to convert to C ssize_t")
 
     def __iter__(self) -> Iterator[Any]:
-        h, off, value = self._p_h, self._p_off, self._p_mm._value
+        h, off, value = self._p_h, self._p_off, self._p_mm.value
         i = 0
         while True:
             o = lib.pmo_list_get(h, off, i)
             if o.status:
                 if o.status == b.EINDEX:
                     return
-                raise b.error(o.status)
+                check(o.status)
             yield o.i if o.kind == _K_INT else value(o)
             i += 1
 
@@ -124,30 +124,30 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
     def append(self, value: Any) -> None:
         """Add *value* at the end."""
         mm = self._p_mm
-        enc = mm._in(value)
+        enc = mm.encode(value)
         if enc is None:
-            mm._store(lib.pmo_list_append, value, self._p_off)
+            mm.store(lib.pmo_list_append, value, self._p_off)
             return
         st = lib.pmo_list_append(self._p_h, self._p_off, *enc)
         if st:
-            mm._check(st)
+            mm.finish_write(st)
 
     def _p_counting_append(self, counter: Any, counter_key: str) -> Callable[[Any], None]:
-        """A function ``append(value)`` that also counts each append in the
-        int ``counter[counter_key]`` (a PersistentDict), as one atomic step:
-        one C call for simple values (parkit's versioned appends)."""
+        """Versioned appends: a function ``append(value)`` that also counts
+        each append in the int ``counter[counter_key]`` (a PersistentDict),
+        as one atomic step: one C call for simple values."""
         h, off, mm = self._p_h, self._p_off, self._p_mm
         c = counter._p_counter(counter_key)
         append = lib.pmo_list_append_counted
 
         def append_counted(value: Any) -> None:
-            enc = mm._in(value)
+            enc = mm.encode(value)
             if enc is not None:
                 st = append(h, off, *enc, c)
                 if st:
-                    mm._check(st)
+                    mm.finish_write(st)
                 return
-            mm._check_storable(value)
+            mm.check_storable(value)
             with mm.transaction():
                 self.append(value)
                 counter.increment(counter_key)
@@ -156,16 +156,16 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
 
     def insert(self, i: int, value: Any) -> None:
         """Insert *value* before index *i* (clamped like ``list.insert``)."""
-        self._p_mm._store(lib.pmo_list_insert, value, self._p_off,
+        self._p_mm.store(lib.pmo_list_insert, value, self._p_off,
                           self._index(i, OverflowError))
 
     def extend(self, iterable: Iterable[Any]) -> None:
         """Append every item of *iterable*, all in one transaction."""
         items = list(iterable)
         mm = self._p_mm
-        mm._check_storable(*items)
+        mm.check_storable(*items)
         with mm.transaction():
-            mm._check(lib.pmo_list_reserve(self._p_h, self._p_off, len(self) + len(items)))
+            mm.finish_write(lib.pmo_list_reserve(self._p_h, self._p_off, len(self) + len(items)))
             for v in items:
                 self.append(v)
 
@@ -175,16 +175,16 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
             return
         i = self._index(i)
         mm = self._p_mm
-        enc = mm._in(value)
+        enc = mm.encode(value)
         if enc is None:
-            mm._check_storable(value)
+            mm.check_storable(value)
             with mm.transaction():
-                st = lib.pmo_list_set(self._p_h, self._p_off, i, *mm._build(value))
+                st = lib.pmo_list_set(self._p_h, self._p_off, i, *mm.build(value))
         else:
             st = lib.pmo_list_set(self._p_h, self._p_off, i, *enc)
         if st == b.EINDEX:
             raise IndexError("list assignment index out of range")
-        mm._check(st)
+        mm.finish_write(st)
 
     def _set_slice(self, s: slice, value: Any) -> None:
         try:
@@ -192,13 +192,13 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
         except TypeError:
             raise TypeError("can only assign an iterable") from None
         mm = self._p_mm
-        mm._check_storable(*items)
+        mm.check_storable(*items)
         with mm.transaction():
             start, stop, step = s.indices(len(self))
             if step == 1:
                 stop = max(start, stop)
                 self._delete(start, stop)
-                mm._check(lib.pmo_list_reserve(self._p_h, self._p_off,
+                mm.finish_write(lib.pmo_list_reserve(self._p_h, self._p_off,
                                                len(self) + len(items)))
                 for k, v in enumerate(items):
                     self.insert(start + k, v)
@@ -212,7 +212,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
                          f"extended slice of size {len(targets)}")
 
     def _delete(self, start: int, stop: int) -> None:
-        self._p_mm._check(lib.pmo_list_delete(self._p_h, self._p_off, start, stop))
+        self._p_mm.finish_write(lib.pmo_list_delete(self._p_h, self._p_off, start, stop))
 
     def __delitem__(self, i: Any) -> None:
         if isinstance(i, slice):
@@ -263,7 +263,7 @@ class PersistentList(PersistentContainer, MutableSequence[Any]):
         n = len(order)
         perm = ffi.new("int64_t[]", max(n, 1))
         perm[0:n] = order
-        self._p_mm._check(lib.pmo_list_permute(self._p_h, self._p_off, perm, n))
+        self._p_mm.finish_write(lib.pmo_list_permute(self._p_h, self._p_off, perm, n))
 
     def reverse(self) -> None:
         """Reverse in place (no item is copied or re-counted)."""

@@ -12,12 +12,14 @@ import types
 from typing import Any, Dict, Tuple
 
 from . import _binding as b
+from ._binding import check
 from .container import require_pool
-from .dict import _K_INT, HashTable, _get_str, _set_str
-from .memory import register_builtin
+from .hashtable import KEYS, VALUES, HashTable, get_str, set_str
+from .typetable import register_builtin
 
 _PLAIN_METHODS = (types.FunctionType, classmethod, staticmethod)
 _oga = object.__getattribute__
+_K_INT = b.K_INT
 
 
 def _is_data_descriptor(cls_attr: Any) -> bool:
@@ -63,7 +65,7 @@ class PersistentObject(HashTable):
     _p_kind = "attribute dict"
 
     def _p_type_code(self, manager: Any) -> int:
-        code: int = manager._type_code(type(self))
+        code: int = manager.type_code(type(self))
         return code
 
     def _p_new(self, manager: Any) -> None:
@@ -87,12 +89,12 @@ class PersistentObject(HashTable):
             require_pool(self)
             raise
         data = name.encode("utf-8", "surrogatepass")
-        o = _get_str(h, _oga(self, "_p_off"), data, len(data))
+        o = get_str(h, _oga(self, "_p_off"), data, len(data))
         st = o.status
         if st == 0:
-            return o.i if o.kind == _K_INT else _oga(self, "_p_mm")._value(o)
+            return o.i if o.kind == _K_INT else _oga(self, "_p_mm").value(o)
         if st != b.EKEY:
-            raise b.error(st)
+            check(st)
         return _oga(self, name)   # class attributes, or AttributeError
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -104,14 +106,14 @@ class PersistentObject(HashTable):
         except AttributeError:
             require_pool(self)
             raise
-        v = mm._in(value)
+        v = mm.encode(value)
         if v is not None:
             data = name.encode("utf-8", "surrogatepass")
-            st = _set_str(_oga(self, "_p_h"), _oga(self, "_p_off"), data, len(data), *v)
+            st = set_str(_oga(self, "_p_h"), _oga(self, "_p_off"), data, len(data), *v)
             if st == 0:
                 return
             if st != b.ENEEDCMP:
-                mm._check(st)
+                mm.finish_write(st)
                 return
         self._p_set(name, value)
 
@@ -126,7 +128,7 @@ class PersistentObject(HashTable):
 
     def _p_attributes(self) -> Dict[str, Any]:
         """The persistent attributes, as a plain dict."""
-        return dict(zip(self._p_entries(0), self._p_entries(1)))
+        return dict(zip(self._p_entries(KEYS), self._p_entries(VALUES)))
 
 
 register_builtin(b.T_OBJECT, PersistentObject)

@@ -21,7 +21,7 @@ import weakref
 from typing import Any, Dict, Optional, Set, Union
 
 from . import _binding as b
-from ._binding import ffi, lib
+from ._binding import check, ffi, lib
 from .errors import (
     ForeignFileError,
     PmemError,
@@ -278,7 +278,7 @@ class Hold:
     def __enter__(self) -> None:
         st = lib.pmo_hold(self._h)
         if st:
-            raise b.error(st)
+            check(st)
 
     def __exit__(self, *exc: Any) -> None:
         lib.pmo_unhold(self._h)
@@ -297,7 +297,7 @@ class Confine:
     def __enter__(self) -> None:
         st = lib.pmo_confine_push(self._h, self._read_only)
         if st:
-            raise b.error(st)
+            check(st)
 
     def __exit__(self, *exc: Any) -> None:
         lib.pmo_confine_pop()
@@ -459,12 +459,12 @@ class PersistentObjectPool:
         close; setting it releases the previous root."""
         o = lib.pmo_root_get(self._h)
         if o.status:
-            raise b.error(o.status)
-        return self.mm._value(o)
+            check(o.status)
+        return self.mm.value(o)
 
     @root.setter
     def root(self, value: Any) -> None:
-        self.mm._store(lib.pmo_root_set, value)
+        self.mm.store(lib.pmo_root_set, value)
 
     def new(self, typ: type, /, *args: Any, **kw: Any) -> Any:
         """Create an instance of the Persistent class *typ* in this pool."""
@@ -489,7 +489,7 @@ class PersistentObjectPool:
         Python object still in use) and repair reference counts.  Returns
         counts: objects scanned, freed, substructures freed, counts fixed."""
         self._require_open()
-        stats = self.mm._gc()
+        stats = self.mm.collector.gc()
         if self.debug if debug is None else debug:
             log.info("gc %s: %s", self.filename, stats)
         return stats
@@ -499,12 +499,12 @@ class PersistentObjectPool:
         (not reachable from the root, nor waiting to be freed), reference
         count mismatches, dangling references."""
         self._require_open()
-        return self.mm._check_pool()
+        return self.mm.collector.check_pool()
 
     def stats(self) -> Dict[str, int]:
         """Allocation counts: objects, bytes in use, PObjects, pool size."""
         out = ffi.new("uint64_t[4]")
-        self.mm._check(lib.pmo_stats(self._h, out))
+        check(lib.pmo_stats(self._h, out))
         return {"objects": out[0], "bytes_used": out[1], "pobjects": out[2],
                 "pool_size": out[3]}
 
@@ -512,12 +512,12 @@ class PersistentObjectPool:
         """What the pool holds: sizes, objects by type, the state it was
         found in when opened, and how durable its commits are."""
         out = ffi.new("uint64_t[4]")
-        self.mm._check(lib.pmo_stats(self._h, out))
+        check(lib.pmo_stats(self._h, out))
         hist = ffi.new("uint64_t[]", 3 * 256)
-        n = self.mm._checked(lib.pmo_type_histogram(self._h, hist, 256))
+        n = check(lib.pmo_type_histogram(self._h, hist, 256))
         by_type: Dict[str, Dict[str, int]] = {}
         for k in range(min(n, 256)):
-            name = self.mm._type_name(int(hist[3 * k]))
+            name = self.mm.types.name_of(int(hist[3 * k]))
             by_type[name] = {"count": int(hist[3 * k + 1]), "bytes": int(hist[3 * k + 2])}
         return {
             "path": self.filename,
@@ -546,7 +546,7 @@ class PersistentObjectPool:
         if lib.pmo_hold(self._h):
             return  # another thread closed it meanwhile
         try:
-            self.mm._collect(keep_live=False)
+            self.mm.collector.collect(keep_live=False)
             if lib.pmo_gc_needed(self._h):
                 self.gc()
         except PmemError as e:
@@ -558,7 +558,7 @@ class PersistentObjectPool:
             _open_pools.discard(self)
             self._counter = None   # the caller's buffer is theirs again
             if st:
-                raise b.error(st)
+                check(st)
 
 
 def probe(filename: PathLike) -> Optional[str]:

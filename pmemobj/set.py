@@ -13,8 +13,9 @@ from typing import Any, Iterable, Iterator
 from . import _binding as b
 from ._binding import lib
 from .container import require_pool
-from .dict import HashTable
-from .memory import _EMPTY_IN, register_builtin
+from .hashtable import KEYS, HashTable
+from .typetable import register_builtin
+from .values import EMPTY_IN
 
 
 def _as_key(x: Any) -> Any:
@@ -36,32 +37,32 @@ class _SetBase(HashTable):
 
     def _add(self, x: Any) -> None:
         mm = self._p_mm
-        k = mm._key(x)
+        k = mm.encode_key(x)
         if k is not None:
-            st = lib.pmo_dict_set(self._p_h, self._p_off, *k, *_EMPTY_IN)
+            st = lib.pmo_dict_set(self._p_h, self._p_off, *k, *EMPTY_IN)
             if st != b.ENEEDCMP:
-                mm._check(st)
+                mm.finish_write(st)
                 return
         # checked before the transaction: an unhashable or unstorable member
         # is a TypeError that leaves an enclosing transaction usable
         hash_ = mm.stable_hash(x)
-        mm._check_storable(x)
+        mm.check_storable(x)
         with mm.transaction():
             if (self._p_find_slow(x, hash_) if k is None else self._p_position(x)) < 0:
-                mm._check(lib.pmo_dict_insert_new(
-                    self._p_h, self._p_off, hash_, *mm._build(x), *_EMPTY_IN))
+                mm.finish_write(lib.pmo_dict_insert_new(
+                    self._p_h, self._p_off, hash_, *mm.build(x), *EMPTY_IN))
 
     def __len__(self) -> int:
         return self._p_len()
 
     def __iter__(self) -> Iterator[Any]:
-        return self._p_entries(0)
+        return self._p_entries(KEYS)
 
     def __contains__(self, x: Any) -> bool:
         return self._p_contains(_as_key(x))
 
     def _plain(self) -> Any:
-        return self._p_builtin(self._p_entries(0))
+        return self._p_builtin(self._p_entries(KEYS))
 
     def copy(self) -> Any:
         """A shallow copy, as a plain set or frozenset."""
@@ -118,7 +119,7 @@ class _SetBase(HashTable):
     def _cmp(self, other: Any, op: str) -> Any:
         if not self._setlike(other):
             return NotImplemented
-        return getattr(frozenset(self._p_entries(0)), op)(frozenset(other))
+        return getattr(frozenset(self._p_entries(KEYS)), op)(frozenset(other))
 
     def __eq__(self, o: Any) -> Any: return True if o is self else self._cmp(o, "__eq__")
 
@@ -168,7 +169,7 @@ class PersistentSet(_SetBase, MutableSet[Any]):
     def update(self, *others: Iterable[Any]) -> None:
         """Add the members of every iterable in *others*."""
         members = self._p_hashed(x for other in others for x in other)
-        self._p_mm._check_storable(*members)
+        self._p_mm.check_storable(*members)
         with self._p_mm.transaction():
             for x in members:
                 self._add(x)
@@ -191,7 +192,7 @@ class PersistentSet(_SetBase, MutableSet[Any]):
 
     def _replace(self, members: Any) -> None:
         with self._p_mm.transaction():
-            for x in [x for x in self._p_entries(0) if x not in members]:
+            for x in [x for x in self._p_entries(KEYS) if x not in members]:
                 self._p_delete(x)
             for x in members:
                 self._add(x)
@@ -222,7 +223,7 @@ class PersistentSet(_SetBase, MutableSet[Any]):
 
     @reprlib.recursive_repr("{...}")
     def __repr__(self) -> str:
-        members = list(self._p_entries(0))
+        members = list(self._p_entries(KEYS))
         return "{" + ", ".join(map(repr, members)) + "}" if members else "set()"
 
 
@@ -242,10 +243,10 @@ class PersistentFrozenSet(_SetBase, Set[Any]):
         super().__init__(iterable)
 
     def __hash__(self) -> int:
-        return hash(frozenset(self._p_entries(0)))
+        return hash(frozenset(self._p_entries(KEYS)))
 
     def __repr__(self) -> str:
-        members = list(self._p_entries(0))
+        members = list(self._p_entries(KEYS))
         return f"frozenset({{{', '.join(map(repr, members))}}})" if members else "frozenset()"
 
 

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import Any, Callable, Iterable, Iterator, Tuple
 
 from . import _binding as b
-from ._binding import lib
+from ._binding import check, lib
 from .container import PersistentContainer, require_pool
-from .memory import register_builtin
+from .typetable import register_builtin
 
 
 class PersistentTuple(PersistentContainer, Sequence[Any]):
@@ -36,7 +36,7 @@ class PersistentTuple(PersistentContainer, Sequence[Any]):
             raise TypeError("PersistentTuple is immutable")
         mm = self._p_mm
         with mm.transaction():
-            off = mm._new_tuple(b.T_PTUPLE, tuple(iterable), 0)
+            off = mm.new_tuple(b.T_PTUPLE, tuple(iterable), 0)
         self._p_attach(mm, off)
 
     def __len__(self) -> int:
@@ -50,8 +50,8 @@ class PersistentTuple(PersistentContainer, Sequence[Any]):
         if o.status:
             if o.status == b.EINDEX:
                 raise IndexError("tuple index out of range")
-            raise b.error(o.status)
-        return self._p_mm._value(o)
+            check(o.status)
+        return self._p_mm.value(o)
 
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):

@@ -137,7 +137,8 @@ def breakdown_lines(res: Results) -> List[str]:
         lines.append(f"  dict {op}: {r['total_ns']:.0f} ns = {text}")
     lines.append(f"  a minimal cffi call (pmo_tx_active) costs {bd['minimal_cffi_call_ns']:.0f} ns"
                  + (f"; the C harness's update-tx takes {1e9 / cu:.0f} ns" if cu else ""))
-    lines.append("  encode = MemoryManager._key/_in (type dispatch, str.encode, arg tuples); "
+    lines.append("  encode = MemoryManager.encode_key/encode (type dispatch, str.encode, "
+                 "arg tuples); "
                  "C call = the cffi call to pmo_dict_set/get (tx, hash, probe, snapshot); "
                  "glue = __setitem__/__getitem__ dispatch, attribute loads, status checks")
     return lines

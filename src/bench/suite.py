@@ -187,7 +187,7 @@ def breakdown(store: Store, n: int, repeat: int) -> Dict[str, Any]:
         from pmemobj._binding import lib  # private: the C core
         d = store.d
         mm, h, off = d._p_mm, d._p_h, d._p_off
-        key, enc_in, value = mm._key, mm._in, mm._value
+        key, enc_in, value = mm.encode_key, mm.encode, mm.value
     except Exception as e:  # pragma: no cover - depends on pmemobj internals
         return {"skipped": f"pmemobj internals changed: {e!r}"}
 

@@ -29,7 +29,7 @@ class Cell(Persistent):
         with mm.transaction():
             f = self._fields()
             mm.snapshot_range(f, 32)
-            old = (mm._uuid, int(f[0]))
+            old = (mm.uuid, int(f[0]))
             oid = mm.persist(value)
             mm.incref(oid)
             f[0] = oid[1]
@@ -40,24 +40,24 @@ class Cell(Persistent):
 
     def get(self):
         f = self._fields()
-        return self._p_mm.resurrect((self._p_mm._uuid, int(f[0])))
+        return self._p_mm.resurrect((self._p_mm.uuid, int(f[0])))
 
     def _p_traverse(self):
         f = self._fields()
-        return [(self._p_mm._uuid, int(f[0]))] if f[0] else []
+        return [(self._p_mm.uuid, int(f[0]))] if f[0] else []
 
     def _p_substructures(self):
         f = self._fields()
-        return [(self._p_mm._uuid, int(f[1]))] if f[1] else []
+        return [(self._p_mm.uuid, int(f[1]))] if f[1] else []
 
     def _p_deallocate(self):
         mm = self._p_mm
         f = self._fields()
         mm.snapshot_range(f, 32)
         if f[0]:
-            mm.decref((mm._uuid, int(f[0])))
+            mm.decref((mm.uuid, int(f[0])))
         if f[1]:
-            mm.free((mm._uuid, int(f[1])))
+            mm.free((mm.uuid, int(f[1])))
         f[0] = f[1] = 0
 
 
@@ -109,9 +109,9 @@ def test_persist_resurrect_and_refcounts(pool):
 
 def test_resurrect_of_garbage_oid_is_an_error(pool):
     with pytest.raises(ValueError):
-        pool.mm.resurrect((pool.mm._uuid, 12345678))
+        pool.mm.resurrect((pool.mm.uuid, 12345678))
     with pytest.raises(ValueError):
-        pool.mm.resurrect((pool.mm._uuid, 1 << 40))
+        pool.mm.resurrect((pool.mm.uuid, 1 << 40))
 
 
 def test_user_defined_type_persists_and_is_collected(pool):
@@ -186,8 +186,8 @@ def test_holding_many_unstored_objects_stays_linear(pool, monkeypatch):
     # each new object's commit looks through the zero-count table, where
     # every unstored object waits: looking at all of them each time made
     # building 4000 objects take a second (quadratic).  Counted, not timed.
-    import pmemobj.memory as memory
-    real, looked = memory.lib, [0]
+    import pmemobj.collector as collector
+    real, looked = collector.lib, [0]
 
     class CountingLib:
         def __getattr__(self, name):
@@ -199,7 +199,7 @@ def test_holding_many_unstored_objects_stays_linear(pool, monkeypatch):
             looked[0] += max(0, min(got, start + n) - start)
             return got
 
-    monkeypatch.setattr(memory, "lib", CountingLib())
+    monkeypatch.setattr(collector, "lib", CountingLib())
     held = [pool.new(pmemobj.PersistentList, [i]) for i in range(2000)]
     assert looked[0] < 20 * len(held), looked[0]   # not about 2000 * 2000 / 2
     del held
@@ -222,12 +222,15 @@ def test_garbage_stays_bounded_while_values_are_replaced(pool):
 # -- another thread drops a value a reader was just handed ---------------------
 
 def _paused_reader(pool, monkeypatch, where, read, call=1):
-    """Run read() in a thread that pauses at its *call*-th entry into
-    MemoryManager.*where* (after the C call handed it a reference, before
-    it holds the object in Python) while the caller's block runs; returns
-    (thread, resume event, {"value": ...} or {"error": ...})."""
+    """Run read() in a thread that pauses at its *call*-th entry into the
+    method *where* ("Class.name", after the C call handed it a reference,
+    before it holds the object in Python) while the caller's block runs;
+    returns (thread, resume event, {"value": ...} or {"error": ...})."""
     from pmemobj.memory import MemoryManager
-    original = getattr(MemoryManager, where)
+    from pmemobj.values import Values
+    cls_name, name = where.split(".")
+    cls = {"MemoryManager": MemoryManager, "Values": Values}[cls_name]
+    original = getattr(cls, name)
     handed, resume, calls = threading.Event(), threading.Event(), [0]
 
     def paused(self, *args):
@@ -237,7 +240,7 @@ def _paused_reader(pool, monkeypatch, where, read, call=1):
                 handed.set()
                 resume.wait(10)
         return original(self, *args)
-    monkeypatch.setattr(MemoryManager, where, paused)
+    monkeypatch.setattr(cls, name, paused)
     out = {}
 
     def reader():
@@ -252,10 +255,10 @@ def _paused_reader(pool, monkeypatch, where, read, call=1):
 
 
 @pytest.mark.parametrize("value, where, call, copy", [
-    ([1, 1, 1], "_wrapper", 1, list),
-    ({"a": [1]}, "_wrapper", 1, lambda d: {k: list(v) for k, v in d.items()}),
-    (("t", 1, b"x" * 50), "_tuple_items", 1, tuple),
-    ((("a", 1), ("b", 2)), "_tuple_items", 2, tuple),   # inside an inner tuple
+    ([1, 1, 1], "MemoryManager.wrapper", 1, list),
+    ({"a": [1]}, "MemoryManager.wrapper", 1, lambda d: {k: list(v) for k, v in d.items()}),
+    (("t", 1, b"x" * 50), "Values._tuple_items", 1, tuple),
+    ((("a", 1), ("b", 2)), "Values._tuple_items", 2, tuple),   # inside an inner tuple
 ])
 def test_a_value_handed_to_a_reader_is_not_freed_under_it(pool, monkeypatch, value, where,
                                                           call, copy):
@@ -287,7 +290,7 @@ def test_a_reader_that_holds_the_object_before_the_collector_frees_it(pool, monk
     from pmemobj.memory import MemoryManager
     pool.root = {"k": [1, 1, 1]}
     root = pool.root
-    t, resume_reader, out = _paused_reader(pool, monkeypatch, "_wrapper",
+    t, resume_reader, out = _paused_reader(pool, monkeypatch, "MemoryManager.wrapper",
                                            lambda: root["k"])
     original_tx, looked, resume_writer = MemoryManager.transaction, threading.Event(), \
         threading.Event()
@@ -295,7 +298,7 @@ def test_a_reader_that_holds_the_object_before_the_collector_frees_it(pool, monk
     def transaction(self):
         import sys
         if threading.current_thread().name == "writer" and not looked.is_set() and \
-                sys._getframe(1).f_code.co_name == "_collect":
+                sys._getframe(1).f_code.co_name == "collect":
             looked.set()            # after the collector's look, before it frees
             resume_writer.wait(10)
         return original_tx(self)

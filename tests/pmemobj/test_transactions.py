@@ -7,6 +7,7 @@ import pytest
 
 import pmemobj
 from pmemobj import PoolFullError, TransactionError
+from pmemobj._binding import lib
 from tests.helpers import reopen
 
 
@@ -155,6 +156,7 @@ def test_pool_full_rolls_back_and_pool_stays_usable(pool):
             for _ in range(10000):
                 lst.append("x" * 10000)
     assert isinstance(e.value, MemoryError)
+    assert (e.value.status, e.value.reason) == (lib.PMO_ENOMEM, "ENOMEM")
     assert len(lst) == 0
     with pytest.raises(MemoryError):
         lst.append(b"y" * (16 << 20))
@@ -189,3 +191,48 @@ def test_unstorable_nested_value_leaves_the_transaction_usable(pool):
 def test_new_passes_any_keyword_to_the_constructor(pool):
     d = pool.new(pmemobj.PersistentDict, self=1, typ=2)
     assert d == {"self": 1, "typ": 2}
+
+
+def test_transaction_errors_keep_their_cause(tmp_path):
+    # four causes, one class: the C status stays on the exception
+    a = pmemobj.create(str(tmp_path / "a.pool"))
+    b = pmemobj.create(str(tmp_path / "b.pool"))
+    try:
+        a.root = []
+        errors = {}
+        with pytest.raises(TransactionError) as e:
+            a.mm.alloc(10)                          # outside any transaction
+        errors["ENOTX"] = e.value
+        with pytest.raises(TransactionError) as e:
+            with a.transaction():
+                try:
+                    with a.transaction():
+                        raise ValueError
+                except ValueError:
+                    pass
+                a.root.append(1)                    # the transaction is dead
+        errors["EABORTED"] = e.value
+        with a.transaction():
+            with pytest.raises(TransactionError) as e:
+                b.root = 1                          # another pool's
+        errors["EOTHERTX"] = e.value
+        with pytest.raises(TransactionError) as e:
+            with a.transaction():
+                # libpmemobj refuses to snapshot memory outside its heap
+                a.mm.snapshot_range(a.mm.direct((a.mm.uuid, 4096)), 8)
+        errors["ETXFAIL"] = e.value
+        for reason, err in errors.items():
+            assert err.reason == reason
+            assert err.status == getattr(lib, "PMO_" + reason)
+        assert len({str(err) for err in errors.values()}) == 4
+        assert a.root == [] and a.check()["dangling"] == 0
+    finally:
+        a.close()
+        b.close()
+
+
+def test_errors_of_python_checks_have_no_status(pool):
+    with pytest.raises(TransactionError) as e:
+        with pool.transaction():
+            pool.close()
+    assert e.value.status is None and e.value.reason is None
