@@ -40,8 +40,9 @@ from .errors import (  # noqa: E402
     StoragePathError,
     TransactionError,
 )
+from .listing import Namespace, namespaces, objects  # noqa: E402
 from .log import Array, Log  # noqa: E402
-from .namespace import Namespace, close_all, objects  # noqa: E402
+from .namespace import close_all, get_namespace_size, set_namespace_size  # noqa: E402
 from .objects import (  # noqa: E402
     Descriptor,
     Object,
@@ -52,13 +53,7 @@ from .objects import (  # noqa: E402
 from .pool import get_pool_size, killall, set_pool_size  # noqa: E402
 from .queue import LifoQueue, Queue  # noqa: E402
 from .scheduler import Frequency, Periodic, Scheduler, cancel_schedule  # noqa: E402
-from .storage import (  # noqa: E402
-    get_namespace_size,
-    get_storage_path,
-    namespaces,
-    set_namespace_size,
-    set_storage_path,
-)
+from .storage import get_storage_path, set_storage_path  # noqa: E402
 
 from .tasks import (  # noqa: E402
     Process,

@@ -31,7 +31,7 @@ from .errors import (
     ObjectNotFoundError,
     TransactionError,
 )
-from .namespace import Handle, Namespace, _tls, handle_for, sleep_until
+from .namespace import Handle, _tls, handle_for, sleep_until
 from .storage import check_namespace, split_path
 
 
@@ -106,13 +106,12 @@ def _context() -> Optional[_Context]:
 
 
 def _handle_of(target: Any) -> Handle:
-    if isinstance(target, Object):
-        handle: Handle = target._handle
-        return handle
-    if isinstance(target, Namespace):
-        return handle_for(target.path)
+    # an Object's handle, or a Namespace's (both name it _handle)
     if isinstance(target, str):
         return handle_for(check_namespace(target))
+    handle = getattr(target, "_handle", None)
+    if isinstance(handle, Handle):
+        return handle
     raise TypeError(f"a transaction is opened on an Object, a Namespace or a "
                     f"namespace name, not {type(target).__name__}")
 

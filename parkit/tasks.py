@@ -24,7 +24,7 @@ from pmemobj import qualname
 
 from .dict import Dict as PDict
 from .errors import ObjectNotFoundError
-from .namespace import objects as _objects
+from .listing import objects as _objects
 from .objects import Object, transaction, wait_until
 from .queue import Queue
 from .storage import _check_components
