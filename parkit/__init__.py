@@ -30,6 +30,7 @@ elif _durability in ("", "force"):
 else:   # a typo must not silently weaken durability
     raise ValueError(f"PARKIT_DURABILITY is 'msync' or 'force', not {_durability!r}")
 
+from .context import snapshot, transaction  # noqa: E402
 from .dict import Dict  # noqa: E402
 from .errors import (  # noqa: E402
     ContextError,
@@ -43,13 +44,7 @@ from .errors import (  # noqa: E402
 from .listing import Namespace, namespaces, objects  # noqa: E402
 from .log import Array, Log  # noqa: E402
 from .namespace import close_all, get_namespace_size, set_namespace_size  # noqa: E402
-from .objects import (  # noqa: E402
-    Descriptor,
-    Object,
-    snapshot,
-    transaction,
-    wait_until,
-)
+from .objects import Descriptor, Object  # noqa: E402
 from .pool import get_pool_size, killall, set_pool_size  # noqa: E402
 from .queue import LifoQueue, Queue  # noqa: E402
 from .scheduler import Frequency, Periodic, Scheduler, cancel_schedule  # noqa: E402
@@ -68,6 +63,7 @@ from .tasks import (  # noqa: E402
     set_process_priority,
 )
 from .tasks import current as self  # noqa: E402
+from .waiting import wait_until  # noqa: E402
 
 from pmemobj import __version__  # one version for the project  # noqa: E402
 

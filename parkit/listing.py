@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any, Iterator, List, Optional, Tuple
 
+from .context import enter
 from .errors import ObjectNotFoundError
 from .namespace import Handle, get_namespace_size, handle_for
 from .objects import Descriptor, bind_path, make_descriptor
@@ -30,7 +31,7 @@ def namespaces(storage: Optional[str] = None) -> Iterator[str]:
 
 def _entries(namespace: str) -> Iterator[Tuple[str, Descriptor]]:
     h = handle_for(check_namespace(namespace))
-    h.enter()
+    enter(h)
     try:
         objs = h.objects()
         items = [(name, make_descriptor(namespace, name, objs[name])) for name in objs]

@@ -25,13 +25,14 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import pmemobj
 
 from .errors import ContextError
 from .lock import NamespaceLock
 from .storage import check_namespace, get_storage_path, namespace_file
+from .waiting import sleep_until
 
 #: How long an owner keeps a namespace while other processes wait (s).
 SLICE = 0.010
@@ -47,13 +48,6 @@ DYING_OWNER = 2.0
 DEFAULT_NAMESPACE_SIZE = 1 << 30
 
 _SEQ = struct.Struct("=Q")  # native: the pool bumps it from C
-
-
-class _Local(threading.local):
-    ctx: Any = None   # the innermost transaction or snapshot (objects._Context)
-
-
-_tls = _Local()
 
 
 class Handle:
@@ -79,14 +73,12 @@ class Handle:
 
     # -- ownership ------------------------------------------------------------
 
-    def enter(self) -> pmemobj.PersistentObjectPool:
+    def enter(self, unconfined: bool = False) -> pmemobj.PersistentObjectPool:
         """Lock the handle for this thread and own the pool; pair with
-        :meth:`leave`."""
+        :meth:`leave`.  *unconfined*: lift this thread's confinement to
+        another pool (see :func:`pmemobj.unconfined`) until then."""
         self.mutex.acquire()
-        # parkit's own work on this namespace (binding, listing) inside a
-        # context of another one: lift the confinement that context set
-        ctx = _tls.ctx
-        lift = pmemobj.unconfined() if ctx is not None and ctx.handle is not self else None
+        lift = pmemobj.unconfined() if unconfined else None
         try:
             if lift is not None:
                 lift.__enter__()
@@ -261,23 +253,6 @@ class Handle:
         """Sleep until the counter moves from *seen* or *deadline* (a
         time.monotonic value) passes; False on timeout."""
         return sleep_until(lambda: self.changes() != seen, deadline, 0.005)
-
-
-def sleep_until(done: Callable[[], Any], deadline: Optional[float],
-                longest: float) -> bool:
-    """Poll *done* with sleeps growing from 0.2 ms to *longest* seconds
-    until it is true (True) or *deadline* (time.monotonic) passes (False):
-    blocking without spinning a core."""
-    delay = 0.0002
-    while not done():
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            delay = min(delay, left)
-        time.sleep(delay)
-        delay = min(delay * 2, longest)
-    return True
 
 
 class _Releaser:

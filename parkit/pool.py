@@ -15,8 +15,8 @@ import sys
 import time
 from typing import Any, Dict, List, Optional
 
+from .context import transaction
 from .dict import Dict as PDict
-from .objects import transaction
 from .storage import get_storage_path
 from .tasks import STOP, SYSTEM_NS, ProcessStatus, ready_queue
 

@@ -15,8 +15,8 @@ from typing import Any, Dict, Optional, Tuple
 
 from pmemobj import qualname
 
+from .context import transaction
 from .dict import Dict as PDict
-from .objects import transaction
 from .tasks import SYSTEM_NS, Process, Task, bind_task, ready_queue
 
 SCHEDULES = f"{SYSTEM_NS}/schedules"

@@ -22,12 +22,14 @@ from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, Optional,
 
 from pmemobj import qualname
 
+from .context import transaction
 from .dict import Dict as PDict
 from .errors import ObjectNotFoundError
 from .listing import objects as _objects
-from .objects import Object, transaction, wait_until
+from .objects import Object
 from .queue import Queue
 from .storage import _check_components
+from .waiting import wait_until
 
 SYSTEM_NS = "__parkit__"
 READY = f"{SYSTEM_NS}/ready"

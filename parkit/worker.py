@@ -14,7 +14,7 @@ import traceback
 from typing import Any, Dict
 
 from . import pool as _pool
-from .objects import transaction
+from .context import transaction
 from .storage import set_storage_path
 from .tasks import STOP, Process, ProcessStatus, _set_current, ready_queue
 
