@@ -12,7 +12,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 from .context import enter
 from .errors import ObjectNotFoundError
 from .namespace import Handle, get_namespace_size, handle_for
-from .objects import Descriptor, bind_path, make_descriptor
+from .object import Descriptor, bind_path, make_descriptor
 from .storage import POOL_SUFFIX, check_namespace, get_storage_path, namespace_file
 
 

@@ -26,7 +26,7 @@ from .context import transaction
 from .dict import Dict as PDict
 from .errors import ObjectNotFoundError
 from .listing import objects as _objects
-from .objects import Object
+from .object import Object
 from .queue import Queue
 from .storage import _check_components
 from .waiting import wait_until

@@ -524,13 +524,18 @@ def _dynamic_getattr(self: Object, name: str) -> Any:
     return self._attr_get(name)
 
 
+#: The type name of Object itself in the pools: its module was
+#: parkit.objects, and stored entries keep the name.
+OBJECT_TYPE = "parkit.objects:Object"
+
+
 class _PlainObject(Object):
     """What ``Object(path)`` makes: an Object with run-time attributes,
     stored under Object's own type name."""
 
     @classmethod
     def _typename(cls) -> str:
-        return Object._typename()
+        return OBJECT_TYPE
 
 
 class _Detached:
@@ -552,7 +557,7 @@ DETACHED: Any = _Detached()
 
 def bind_path(path: str, typename: str) -> Object:
     """Bind *path* as an instance of the class named *typename*."""
-    cls = qualname.resolve(typename)
+    cls = Object if typename == OBJECT_TYPE else qualname.resolve(typename)
     if not (isinstance(cls, type) and issubclass(cls, Object)):
         raise TypeError(f"{typename} is not a parkit Object class")
     return cls(path, create=False)
