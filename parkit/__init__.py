@@ -45,7 +45,7 @@ from .listing import Namespace, namespaces, objects  # noqa: E402
 from .log import Array, Log  # noqa: E402
 from .namespace import close_all, get_namespace_size, set_namespace_size  # noqa: E402
 from .object import Descriptor, Object  # noqa: E402
-from .pool import get_pool_size, killall, set_pool_size  # noqa: E402
+from .workerpool import get_pool_size, killall, set_pool_size  # noqa: E402
 from .queue import LifoQueue, Queue  # noqa: E402
 from .scheduler import Frequency, Periodic, Scheduler, cancel_schedule  # noqa: E402
 from .storage import get_storage_path, set_storage_path  # noqa: E402

@@ -99,12 +99,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     """Print the storage path, its namespaces and the worker pool."""
     import parkit
     from parkit.tasks import SYSTEM_NS
+    from parkit.workerpool import workers
     from pmemobj.pool import durability
     storage = use_storage(args.storage)
     system = parkit.Namespace(SYSTEM_NS)
     if system.exists and "pool" in system:  # reading the registry never starts workers
         size: Any = parkit.get_pool_size()
-        live = parkit.pool.workers()
+        live = workers()
     else:  # no pool yet: do not create its registry
         size, live = f"not set (default {os.cpu_count() or 1})", []
     pids = f" ({', '.join(map(str, live))})" if live else ""

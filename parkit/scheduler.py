@@ -113,7 +113,7 @@ def add_schedule(task: Task, scheduler: Scheduler, args: Tuple[Any, ...],
                  kwargs: Dict[str, Any]) -> str:
     if not isinstance(scheduler, Scheduler):
         raise TypeError("a schedule needs a Scheduler")
-    from .pool import ensure_workers
+    from .workerpool import ensure_workers
     sid = _uuid.uuid4().hex
     schedules = PDict(SCHEDULES)
     cls = type(scheduler)

@@ -155,7 +155,7 @@ class Process(PDict):
         """Where the run is; a running process whose worker died reads as crashed."""
         status = ProcessStatus(self["status"])
         if status is ProcessStatus.running:
-            from .pool import reap
+            from .workerpool import reap
             reap()
             status = ProcessStatus(self["status"])
         return status
@@ -199,7 +199,7 @@ class Process(PDict):
 
     def start(self) -> None:
         """Submit the process to the pool (starting the pool if needed)."""
-        from .pool import ensure_workers
+        from .workerpool import ensure_workers
         queue = ready_queue()
         with transaction(queue):
             if self["status"] != ProcessStatus.created.value:

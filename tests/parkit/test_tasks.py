@@ -25,8 +25,8 @@ def storage(tmp_path):
 
 
 def wait_workers(n, timeout=30):
-    assert parkit.wait_until(lambda: len(parkit.pool.workers()) == n, timeout), \
-        parkit.pool.workers()
+    assert parkit.wait_until(lambda: len(parkit.workerpool.workers()) == n, timeout), \
+        parkit.workerpool.workers()
 
 
 def test_results_and_exceptions_come_back(storage):
@@ -34,7 +34,7 @@ def test_results_and_exceptions_come_back(storage):
     p = add(2, 3)
     p.join(30)
     assert p.status is parkit.ProcessStatus.finished
-    assert p.result == 5 and p.exitcode == 0 and p.pid in parkit.pool.workers()
+    assert p.result == 5 and p.exitcode == 0 and p.pid in parkit.workerpool.workers()
     assert p["started"] >= p["submitted"] >= p["created"] and p["finished"] >= p["started"]
     f = parkit.create_task(tft.fail).submit("bad input")
     assert f.wait(30)
@@ -88,7 +88,7 @@ def test_crashed_worker_is_detected_and_replaced(storage):
     assert p.wait(30)
     assert p.status is parkit.ProcessStatus.crashed and p.exitcode == -9
     wait_workers(2)
-    assert victim not in parkit.pool.workers()
+    assert victim not in parkit.workerpool.workers()
     q = parkit.create_task(tft.add)(1, 2)
     q.join(30)
     assert q.result == 3
@@ -105,13 +105,13 @@ def test_pool_resizes_live(storage):
 
 def test_killall_leaves_no_stray_process(storage):
     wait_workers(2)
-    pids = parkit.pool.workers()
+    pids = parkit.workerpool.workers()
     running = parkit.create_task(tft.sleep_then_pid)(60)
     assert parkit.wait_until(lambda: running.status is parkit.ProcessStatus.running, 30)
     parkit.killall()
     for pid in pids:
-        assert parkit.pool.start_time(pid) is None
-    assert parkit.pool.workers() == []
+        assert parkit.workerpool.start_time(pid) is None
+    assert parkit.workerpool.workers() == []
     assert running.status is parkit.ProcessStatus.crashed
 
 

@@ -1,4 +1,5 @@
-"""The process pool: daemon workers that run submitted tasks.
+"""The worker pool: the daemon processes that run submitted tasks, kept
+at its size through a registry (each runs parkit/worker.py).
 
 Workers are started detached (double fork, new session), so they outlive
 the interpreter that started them; they register in the system namespace
