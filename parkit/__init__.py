@@ -45,15 +45,13 @@ from .listing import Namespace, namespaces, objects  # noqa: E402
 from .log import Array, Log  # noqa: E402
 from .namespace import close_all, get_namespace_size, set_namespace_size  # noqa: E402
 from .object import Descriptor, Object  # noqa: E402
-from .workerpool import get_pool_size, killall, set_pool_size  # noqa: E402
 from .queue import LifoQueue, Queue  # noqa: E402
+from .records import ProcessStatus  # noqa: E402
 from .scheduler import Frequency, Periodic, Scheduler, cancel_schedule  # noqa: E402
 from .storage import get_storage_path, set_storage_path  # noqa: E402
-
 from .tasks import (  # noqa: E402
     Process,
     ProcessPriority,
-    ProcessStatus,
     Task,
     bind_symbol,
     bind_task,
@@ -64,6 +62,7 @@ from .tasks import (  # noqa: E402
 )
 from .tasks import current as self  # noqa: E402
 from .waiting import wait_until  # noqa: E402
+from .workerpool import get_pool_size, killall, set_pool_size  # noqa: E402
 
 from pmemobj import __version__  # one version for the project  # noqa: E402
 

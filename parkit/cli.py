@@ -98,7 +98,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     """Print the storage path, its namespaces and the worker pool."""
     import parkit
-    from parkit.tasks import SYSTEM_NS
+    from parkit.records import SYSTEM_NS
     from parkit.workerpool import workers
     from pmemobj.pool import durability
     storage = use_storage(args.storage)
@@ -146,7 +146,7 @@ def cmd_processes(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``parkit`` command."""
-    from parkit.tasks import ProcessStatus
+    from parkit.records import ProcessStatus
     storage = argparse.ArgumentParser(add_help=False)
     storage.add_argument("--storage", metavar="PATH", default=argparse.SUPPRESS,
                          help="storage path (default: $PARKIT_STORAGE_PATH)")

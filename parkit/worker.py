@@ -16,8 +16,10 @@ from typing import Any, Dict
 
 from . import workerpool
 from .context import transaction
+from .records import STOP, ProcessStatus, ready_queue
+from .scheduler import fire_due
 from .storage import set_storage_path
-from .tasks import STOP, Process, ProcessStatus, _set_current, ready_queue
+from .tasks import Process, _set_current
 
 HOUSEKEEPING = 0.25
 
@@ -67,7 +69,6 @@ def _finish(process: Process, r: Any, pid: str, outcome: Dict[str, Any]) -> None
 def housekeeping(storage: str) -> bool:
     """Reap, replace, fire schedules; False if this worker should exit (it
     was dismissed, or its storage is gone)."""
-    from .scheduler import fire_due
     if not os.path.isdir(storage):
         return False
     workerpool.ensure_workers()

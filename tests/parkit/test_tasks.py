@@ -180,3 +180,23 @@ def test_scheduler_base_class_is_extensible(storage):
     assert p.interval == 120
     assert p.next_run(p.start.timestamp() + 1, 1) == p.start.timestamp() + 120
     assert p.next_run(0, 2) is None
+
+
+def test_records_and_the_public_classes_bind_the_same_objects(tmp_path):
+    """The worker pool and the scheduler use the record classes; the
+    records are stored under the public classes' type names, so a record
+    created either way binds as the other."""
+    from parkit.records import PROCESS_TYPE, TASK_TYPE, ProcessRecord, TaskRecord
+    parkit.set_storage_path(str(tmp_path / "storage"))
+    try:
+        assert TaskRecord._typename() == parkit.Task._typename() == TASK_TYPE
+        assert ProcessRecord._typename() == parkit.Process._typename() == PROCESS_TYPE
+        task = parkit.create_task(tft.add, name="same")
+        record = TaskRecord(task.path, create=False)
+        assert record.task_name == "same" and record.function() is tft.add
+        run = ProcessRecord.create(record, (1, 2))
+        public = parkit.Process(run.path, create=False)
+        assert public.status is parkit.ProcessStatus.created and public.task == task
+        assert parkit.Namespace("__parkit__")[run.name].__class__ is parkit.Process
+    finally:
+        parkit.close_all()
