@@ -5,11 +5,16 @@ an entry holding its type, uuid, creation time, version, its data
 container and its persistent attributes.  Python objects are only handles:
 any process may bind the same path and sees the same state.
 
-Every operation is one transaction of its own unless it runs inside
-:func:`transaction`.  Values come back as plain Python copies (a stored
-list is returned as a ``list``), except with ``zero_copy=True`` inside a
-transaction or snapshot, where the persistent objects themselves come back,
-valid until the block ends.
+Every operation is one transaction of its own unless it runs inside a
+transaction (see parkit.context).  Values come back as plain Python copies
+(a stored list is returned as a ``list``), except with ``zero_copy=True``
+inside a transaction or snapshot, where the persistent objects themselves
+come back, valid until the block ends.
+
+Also here: the paths every operation takes (the quick calls, the general
+path that owns the namespace), what describes a stored object
+(:class:`Descriptor`), and :func:`bind_path`, which binds a path as the
+class it was stored as.
 """
 from __future__ import annotations
 
