@@ -30,6 +30,7 @@ elif _durability in ("", "force"):
 else:   # a typo must not silently weaken durability
     raise ValueError(f"PARKIT_DURABILITY is 'msync' or 'force', not {_durability!r}")
 
+from .context import snapshot, transaction  # noqa: E402
 from .dict import Dict  # noqa: E402
 from .errors import (  # noqa: E402
     ContextError,
@@ -40,30 +41,17 @@ from .errors import (  # noqa: E402
     StoragePathError,
     TransactionError,
 )
+from .listing import Namespace, namespaces, objects  # noqa: E402
 from .log import Array, Log  # noqa: E402
-from .namespace import Namespace, close_all, objects  # noqa: E402
-from .objects import (  # noqa: E402
-    Descriptor,
-    Object,
-    snapshot,
-    transaction,
-    wait_until,
-)
-from .pool import get_pool_size, killall, set_pool_size  # noqa: E402
+from .namespace import close_all, get_namespace_size, set_namespace_size  # noqa: E402
+from .object import Descriptor, Object  # noqa: E402
 from .queue import LifoQueue, Queue  # noqa: E402
+from .records import ProcessStatus  # noqa: E402
 from .scheduler import Frequency, Periodic, Scheduler, cancel_schedule  # noqa: E402
-from .storage import (  # noqa: E402
-    get_namespace_size,
-    get_storage_path,
-    namespaces,
-    set_namespace_size,
-    set_storage_path,
-)
-
+from .storage import get_storage_path, set_storage_path  # noqa: E402
 from .tasks import (  # noqa: E402
     Process,
     ProcessPriority,
-    ProcessStatus,
     Task,
     bind_symbol,
     bind_task,
@@ -73,6 +61,8 @@ from .tasks import (  # noqa: E402
     set_process_priority,
 )
 from .tasks import current as self  # noqa: E402
+from .waiting import wait_until  # noqa: E402
+from .workerpool import get_pool_size, killall, set_pool_size  # noqa: E402
 
 from pmemobj import __version__  # one version for the project  # noqa: E402
 

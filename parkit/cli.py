@@ -98,13 +98,14 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     """Print the storage path, its namespaces and the worker pool."""
     import parkit
-    from parkit.tasks import SYSTEM_NS
+    from parkit.records import SYSTEM_NS
+    from parkit.workerpool import workers
     from pmemobj.pool import durability
     storage = use_storage(args.storage)
     system = parkit.Namespace(SYSTEM_NS)
     if system.exists and "pool" in system:  # reading the registry never starts workers
         size: Any = parkit.get_pool_size()
-        live = parkit.pool.workers()
+        live = workers()
     else:  # no pool yet: do not create its registry
         size, live = f"not set (default {os.cpu_count() or 1})", []
     pids = f" ({', '.join(map(str, live))})" if live else ""
@@ -145,7 +146,7 @@ def cmd_processes(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``parkit`` command."""
-    from parkit.tasks import ProcessStatus
+    from parkit.records import ProcessStatus
     storage = argparse.ArgumentParser(add_help=False)
     storage.add_argument("--storage", metavar="PATH", default=argparse.SUPPRESS,
                          help="storage path (default: $PARKIT_STORAGE_PATH)")

@@ -7,7 +7,7 @@ from typing import Dict as DictType
 
 import pmemobj
 
-from .objects import _MISSING, _RETRY, _RETRY_ERRORS, _SCALARS, DETACHED, Object
+from .object import _MISSING, _RETRY, _RETRY_ERRORS, _SCALARS, DETACHED, Object
 
 
 def _get(e: Any, d: Any, key: Any) -> Any:

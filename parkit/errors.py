@@ -1,4 +1,4 @@
-"""parkit's exceptions."""
+"""parkit's exceptions, and how a full namespace is reported."""
 from __future__ import annotations
 
 import pmemobj
@@ -32,3 +32,9 @@ class TransactionError(ParkitError, pmemobj.TransactionError):
 class ContextError(TransactionError):
     """Objects of two namespaces were used in one transaction, or a write
     was attempted inside a read-only snapshot."""
+
+
+def namespace_full(namespace: str, e: BaseException) -> NamespaceFullError:
+    """The NamespaceFullError to raise when *namespace* ran out of space (*e*)."""
+    return NamespaceFullError(f"namespace {namespace!r} is full: raise its maximum "
+                              f"with parkit.set_namespace_size() ({e})")

@@ -9,7 +9,7 @@ from typing import Any, Iterable, Iterator, List, Optional
 
 import pmemobj
 
-from .objects import _RETRY_ERRORS, _SCALARS, DETACHED, Object
+from .object import _RETRY_ERRORS, _SCALARS, DETACHED, Object
 
 
 def _get(e: Any, d: Any, i: Any) -> Any:

@@ -1,5 +1,10 @@
 """Namespaces: one growable pmemobj pool each, shared by many processes.
 
+A :class:`Handle` is this process's access to one namespace (one per
+namespace and storage path, from :func:`handle_for`): its pool while the
+process owns it, the hand-off to other processes, the change counter, and
+the namespace's maximum size.
+
 libpmemobj lets one process open a pool.  A process that uses a namespace
 takes ownership (see :mod:`parkit.lock`), opens the pool and keeps it open
 while it works: a process alone pays nothing per operation.  When another
@@ -20,22 +25,14 @@ import sys
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import pmemobj
 
-from .errors import ContextError, ObjectNotFoundError
+from .errors import ContextError
 from .lock import NamespaceLock
-from .storage import (
-    _pending_size,
-    check_namespace,
-    get_storage_path,
-    namespace_file,
-    namespaces,
-)
-
-if TYPE_CHECKING:
-    from .objects import Descriptor
+from .storage import check_namespace, get_storage_path, namespace_file
+from .waiting import sleep_until
 
 #: How long an owner keeps a namespace while other processes wait (s).
 SLICE = 0.010
@@ -47,14 +44,10 @@ CHECK_EVERY = 0.001
 #: How long a new owner waits for a dying owner to let go of the pool (s).
 DYING_OWNER = 2.0
 
+#: Default maximum size of a namespace; disk is used only as it fills.
+DEFAULT_NAMESPACE_SIZE = 1 << 30
+
 _SEQ = struct.Struct("=Q")  # native: the pool bumps it from C
-
-
-class _Local(threading.local):
-    ctx: Any = None   # the innermost transaction or snapshot (objects._Context)
-
-
-_tls = _Local()
 
 
 class Handle:
@@ -80,14 +73,12 @@ class Handle:
 
     # -- ownership ------------------------------------------------------------
 
-    def enter(self) -> pmemobj.PersistentObjectPool:
+    def enter(self, unconfined: bool = False) -> pmemobj.PersistentObjectPool:
         """Lock the handle for this thread and own the pool; pair with
-        :meth:`leave`."""
+        :meth:`leave`.  *unconfined*: lift this thread's confinement to
+        another pool (see :func:`pmemobj.unconfined`) until then."""
         self.mutex.acquire()
-        # parkit's own work on this namespace (binding, listing) inside a
-        # context of another one: lift the confinement that context set
-        ctx = _tls.ctx
-        lift = pmemobj.unconfined() if ctx is not None and ctx.handle is not self else None
+        lift = pmemobj.unconfined() if unconfined else None
         try:
             if lift is not None:
                 lift.__enter__()
@@ -264,23 +255,6 @@ class Handle:
         return sleep_until(lambda: self.changes() != seen, deadline, 0.005)
 
 
-def sleep_until(done: Callable[[], Any], deadline: Optional[float],
-                longest: float) -> bool:
-    """Poll *done* with sleeps growing from 0.2 ms to *longest* seconds
-    until it is true (True) or *deadline* (time.monotonic) passes (False):
-    blocking without spinning a core."""
-    delay = 0.0002
-    while not done():
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            delay = min(delay, left)
-        time.sleep(delay)
-        delay = min(delay * 2, longest)
-    return True
-
-
 class _Releaser:
     """Background thread handing idle namespaces to waiting processes."""
 
@@ -390,90 +364,30 @@ _fork_hooks = _ForkHooks()
 os.register_at_fork(before=_fork_hooks.before)
 
 
-# -- listing ---------------------------------------------------------------------
+# -- the size of a namespace ------------------------------------------------------
 
 
-def _descriptor(namespace: str, name: str, entry: Any) -> "Descriptor":
-    from .objects import make_descriptor
-    return make_descriptor(namespace, name, entry)
+def get_namespace_size(namespace: str) -> int:
+    """The maximum size in bytes of *namespace*'s storage."""
+    path = namespace_file(check_namespace(namespace))
+    if os.path.exists(path):
+        return pmemobj.pool.poolset_size(path)
+    return _pending_size(path)
 
 
-def _entries(namespace: str) -> Iterator[Tuple[str, "Descriptor"]]:
-    h = handle_for(check_namespace(namespace))
-    h.enter()
+def _pending_size(path: str) -> int:
     try:
-        objs = h.objects()
-        items = [(name, _descriptor(namespace, name, objs[name])) for name in objs]
-    finally:
-        h.leave()
-    return iter(items)
+        with open(path + ".size") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return DEFAULT_NAMESPACE_SIZE
 
 
-def objects(namespace: Optional[str] = None) -> Iterator[Tuple[str, "Descriptor"]]:
-    """(path, Descriptor) of every object, in one namespace or in all.  A
-    bad namespace name raises at the call, not at the first item."""
-    if namespace is not None:
-        check_namespace(namespace)
-    return _all_entries(namespace)
-
-
-def _all_entries(namespace: Optional[str]) -> Iterator[Tuple[str, "Descriptor"]]:
-    for ns in [namespace] if namespace is not None else list(namespaces()):
-        if namespace is not None and not os.path.exists(namespace_file(ns)):
-            continue
-        for name, desc in _entries(ns):
-            yield f"{ns}/{name}", desc
-
-
-class Namespace:
-    """Directory-like access to the objects of one namespace."""
-
-    def __init__(self, path: str, /):
-        self.path = check_namespace(path)
-
-    def __repr__(self) -> str:
-        return f"Namespace({self.path!r})"
-
-    @property
-    def exists(self) -> bool:
-        """True once anything was stored in the namespace."""
-        return os.path.exists(namespace_file(self.path))
-
-    def names(self) -> List[str]:
-        """Names of the objects in the namespace."""
-        return [name for name, _ in self._items()]
-
-    def _items(self) -> Iterator[Tuple[str, "Descriptor"]]:
-        return _entries(self.path) if self.exists else iter(())
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.names())
-
-    def __len__(self) -> int:
-        return len(self.names())
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name in self.names()
-
-    def objects(self) -> Iterator[Tuple[str, "Descriptor"]]:
-        """(path, Descriptor) of each object."""
-        return ((f"{self.path}/{n}", d) for n, d in self._items())
-
-    def __getitem__(self, name: str) -> Any:
-        """The object called *name*, bound as its own class."""
-        from .objects import bind_path
-        for n, desc in self._items():
-            if n == name:
-                return bind_path(f"{self.path}/{name}", desc["type"])
-        raise ObjectNotFoundError(f"no object {name!r} in namespace {self.path!r}")
-
-    def namespaces(self) -> Iterator[str]:
-        """Namespaces nested under this one."""
-        prefix = self.path + "/"
-        return (ns for ns in namespaces() if ns.startswith(prefix))
-
-    @property
-    def size(self) -> int:
-        """Maximum size of the namespace's storage."""
-        from .storage import get_namespace_size
-        return get_namespace_size(self.path)
+def set_namespace_size(namespace: str, size: int) -> None:
+    """Change the maximum size of *namespace* (default 1 GiB).  Growing takes
+    effect when the namespace is next opened; shrinking below what it holds
+    raises ValueError."""
+    if not isinstance(size, int) or size < pmemobj.MIN_POOL_SIZE * 2:
+        raise ValueError(f"a namespace size is an int of at least {pmemobj.MIN_POOL_SIZE * 2}")
+    handle = handle_for(check_namespace(namespace))  # it serialises with users
+    handle.set_size(size)

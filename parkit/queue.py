@@ -10,7 +10,7 @@ import queue as _queue
 import time
 from typing import Any, Dict, Optional
 
-from .objects import UNCHANGED, Object
+from .object import UNCHANGED, Object
 
 Empty = _queue.Empty
 Full = _queue.Full

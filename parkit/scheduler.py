@@ -15,9 +15,10 @@ from typing import Any, Dict, Optional, Tuple
 
 from pmemobj import qualname
 
+from .context import transaction
 from .dict import Dict as PDict
-from .objects import transaction
-from .tasks import SYSTEM_NS, Process, Task, bind_task, ready_queue
+from .records import SYSTEM_NS, ProcessRecord, TaskRecord, ready_queue, task_path
+from .workerpool import ensure_workers
 
 SCHEDULES = f"{SYSTEM_NS}/schedules"
 
@@ -109,11 +110,10 @@ def _rebuild(path: str, state: Dict[str, Any]) -> Scheduler:
     return cls(**state)  # type: ignore[no-any-return]
 
 
-def add_schedule(task: Task, scheduler: Scheduler, args: Tuple[Any, ...],
+def add_schedule(task: TaskRecord, scheduler: Scheduler, args: Tuple[Any, ...],
                  kwargs: Dict[str, Any]) -> str:
     if not isinstance(scheduler, Scheduler):
         raise TypeError("a schedule needs a Scheduler")
-    from .pool import ensure_workers
     sid = _uuid.uuid4().hex
     schedules = PDict(SCHEDULES)
     cls = type(scheduler)
@@ -142,7 +142,8 @@ def fire_due(now: Optional[float] = None) -> int:
                 continue
             if entry["next"] > now:
                 continue
-            process = Process.create(bind_task(entry["task"]), entry["args"], entry["kwargs"])
+            task = TaskRecord(task_path(entry["task"]), create=False)
+            process = ProcessRecord.create(task, entry["args"], entry["kwargs"])
             process.update(status="submitted", submitted=now, schedule=sid)
             queue.put(process.path)
             count = entry["count"] + 1

@@ -11,16 +11,12 @@ from __future__ import annotations
 import os
 import re
 import threading
-from typing import Iterator, Optional, Tuple, Union
-
-import pmemobj
+from typing import Optional, Tuple, Union
 
 from .errors import StoragePathError
 
 ENV_STORAGE_PATH = "PARKIT_STORAGE_PATH"
 DEFAULT_NAMESPACE = "default"
-#: Default maximum size of a namespace; disk is used only as it fills.
-DEFAULT_NAMESPACE_SIZE = 1 << 30
 POOL_SUFFIX = ".pool"
 
 _COMPONENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
@@ -96,43 +92,3 @@ def split_path(path: str) -> Tuple[str, str]:
 def namespace_file(namespace: str, storage: Optional[str] = None) -> str:
     """The pool (poolset) file of *namespace*."""
     return os.path.join(storage or get_storage_path(), *namespace.split("/")) + POOL_SUFFIX
-
-
-def namespaces(storage: Optional[str] = None) -> Iterator[str]:
-    """The namespaces that exist under the storage path, sorted."""
-    root = storage or get_storage_path()
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.endswith(POOL_SUFFIX + ".parts")]
-        for f in filenames:
-            if f.endswith(POOL_SUFFIX):
-                rel = os.path.relpath(os.path.join(dirpath, f[: -len(POOL_SUFFIX)]), root)
-                found.append(rel.replace(os.sep, "/"))
-    return iter(sorted(found))
-
-
-def get_namespace_size(namespace: str) -> int:
-    """The maximum size in bytes of *namespace*'s storage."""
-    path = namespace_file(check_namespace(namespace))
-    if os.path.exists(path):
-        return pmemobj.pool.poolset_size(path)
-    return _pending_size(path)
-
-
-def _pending_size(path: str) -> int:
-    try:
-        with open(path + ".size") as f:
-            return int(f.read())
-    except (OSError, ValueError):
-        return DEFAULT_NAMESPACE_SIZE
-
-
-def set_namespace_size(namespace: str, size: int) -> None:
-    """Change the maximum size of *namespace* (default 1 GiB).  Growing takes
-    effect when the namespace is next opened; shrinking below what it holds
-    raises ValueError."""
-    if not isinstance(size, int) or size < pmemobj.MIN_POOL_SIZE * 2:
-        raise ValueError(f"a namespace size is an int of at least {pmemobj.MIN_POOL_SIZE * 2}")
-    from .namespace import handle_for  # the handle serialises with users
-    handle = handle_for(check_namespace(namespace))
-    handle.set_size(size)

@@ -1,13 +1,11 @@
-"""Tasks and process records.
+"""Tasks and processes: the task API.
 
-A task names an importable function (``module:qualname``); a Process is
-the persistent record of one run of it: status, arguments, result or error
-with traceback, times, worker pid.  Everything lives in the system
-namespace ``__parkit__`` so one transaction can move a process through its
-states and the ready queue together.
-
-Statuses go created -> submitted -> running -> finished | failed |
-crashed (the worker died while running it).
+:class:`Task` and :class:`Process` are the task and process records of
+parkit.records with what runs them: submitting a run to the worker pool,
+scheduling it, waiting for it, reading its status (a run whose worker died
+reads as crashed).  Tasks are made from importable functions
+(:func:`create_task`, :func:`bind_symbol`) and found by name
+(:func:`bind_task`); :func:`processes` lists the runs.
 """
 from __future__ import annotations
 
@@ -17,62 +15,28 @@ import os
 import sys
 import threading
 import time
-import uuid as _uuid
-from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, Optional, Union, cast
+from typing import Any, Callable, FrozenSet, Iterator, Optional, Union, cast
 
-from pmemobj import qualname
-
-from .dict import Dict as PDict
+from .context import transaction
 from .errors import ObjectNotFoundError
-from .namespace import objects as _objects
-from .objects import Object, transaction, wait_until
-from .queue import Queue
-from .storage import _check_components
-
-SYSTEM_NS = "__parkit__"
-READY = f"{SYSTEM_NS}/ready"
-STOP = "__stop__"
-
-
-class ProcessStatus(str, enum.Enum):
-    created = "created"
-    submitted = "submitted"
-    running = "running"
-    finished = "finished"
-    failed = "failed"
-    crashed = "crashed"
+from .listing import objects as _objects
+from .records import (
+    ENDED,
+    SYSTEM_NS,
+    ProcessRecord,
+    ProcessStatus,
+    TaskRecord,
+    ready_queue,
+    task_path,
+)
+from .scheduler import add_schedule
+from .waiting import wait_until
+from .workerpool import ensure_workers, reap
 
 
-ENDED = frozenset({ProcessStatus.finished, ProcessStatus.failed, ProcessStatus.crashed})
-
-_local = threading.local()
-
-
-def ready_queue() -> Queue:
-    return Queue(READY)
-
-
-class Task(Object):
+class Task(TaskRecord):
     """A persistent reference to an importable function.  Calling it (or
     :meth:`submit`) runs it in the process pool and returns its Process."""
-
-    module: str = ""
-    qualname: str = ""
-    sys_path: str = ""
-
-    @property
-    def task_name(self) -> str:
-        """The name the task is bound under."""
-        return self.name[len("task."):]
-
-    def function(self) -> Callable[..., Any]:
-        """Import and return the function."""
-        if self.sys_path and self.sys_path not in sys.path:
-            sys.path.insert(0, self.sys_path)
-        obj = qualname.resolve(f"{self.module}:{self.qualname}")
-        if not callable(obj):
-            raise TypeError(f"{self.module}:{self.qualname} is not callable")
-        return cast(Callable[..., Any], obj)
 
     def submit(self, *args: Any, **kwargs: Any) -> "Process":
         """Run the task with these arguments in the pool."""
@@ -84,17 +48,7 @@ class Task(Object):
 
     def schedule(self, scheduler: Any, *args: Any, **kwargs: Any) -> str:
         """Run the task whenever *scheduler* says; returns the schedule id."""
-        from .scheduler import add_schedule
         return add_schedule(self, scheduler, args, kwargs)
-
-
-def _task_path(name: str) -> str:
-    if not isinstance(name, str):
-        raise TypeError(f"a task name is a str, not {type(name).__name__}")
-    _check_components(name, "task name")
-    if "/" in name:
-        raise ValueError(f"invalid task name {name!r}: no '/' allowed")
-    return f"{SYSTEM_NS}/task.{name}"
 
 
 def _import_root(module: str) -> str:
@@ -115,7 +69,7 @@ def bind_symbol(module: str, symbol: str, name: Optional[str] = None) -> Task:
     if module == "__main__":
         raise ValueError("tasks must live in an importable module, not __main__")
     importlib.import_module(module)
-    task = Task(_task_path(name or symbol.rsplit(".", 1)[-1]))
+    task = Task(task_path(name or symbol.rsplit(".", 1)[-1]))
     with transaction(task):
         task.module = module
         task.qualname = symbol
@@ -133,27 +87,17 @@ def create_task(fn: Callable[..., Any], name: Optional[str] = None) -> Task:
 
 def bind_task(name: str) -> Task:
     """The task called *name*; ObjectNotFoundError if there is none."""
-    return Task(_task_path(name), create=False)
+    return Task(task_path(name), create=False)
 
 
-class Process(PDict):
+class Process(ProcessRecord):
     """The persistent record of one run of a task (a Dict of its fields)."""
-
-    @classmethod
-    def create(cls, task: Task, args: Iterable[Any] = (),
-               kwargs: Optional[Dict[str, Any]] = None) -> "Process":
-        process = cls(f"{SYSTEM_NS}/process.{_uuid.uuid4().hex}")
-        process.update(status=ProcessStatus.created.value, task=task.task_name,
-                       args=list(args), kwargs=dict(kwargs or {}), created=time.time(),
-                       pid=None, result=None, error=None, traceback=None)
-        return process
 
     @property
     def status(self) -> ProcessStatus:
         """Where the run is; a running process whose worker died reads as crashed."""
         status = ProcessStatus(self["status"])
         if status is ProcessStatus.running:
-            from .pool import reap
             reap()
             status = ProcessStatus(self["status"])
         return status
@@ -162,27 +106,6 @@ class Process(PDict):
     def task(self) -> Task:
         """The task this process runs."""
         return bind_task(self["task"])
-
-    @property
-    def pid(self) -> Optional[int]:
-        """Pid of the worker that ran (or runs) it."""
-        pid = self.get("pid")
-        return None if pid is None else int(pid)
-
-    @property
-    def result(self) -> Any:
-        """The task's return value once finished (None before)."""
-        return self.get("result")
-
-    @property
-    def error(self) -> Optional[str]:
-        """``"ExceptionType: message"`` of a failed or crashed run."""
-        return cast(Optional[str], self.get("error"))
-
-    @property
-    def traceback(self) -> Optional[str]:
-        """The formatted traceback of a failed run."""
-        return cast(Optional[str], self.get("traceback"))
 
     @property
     def exitcode(self) -> Optional[int]:
@@ -197,7 +120,6 @@ class Process(PDict):
 
     def start(self) -> None:
         """Submit the process to the pool (starting the pool if needed)."""
-        from .pool import ensure_workers
         queue = ready_queue()
         with transaction(queue):
             if self["status"] != ProcessStatus.created.value:
@@ -214,6 +136,9 @@ class Process(PDict):
     def join(self, timeout: Optional[float] = None) -> None:
         """Block until the process ended or *timeout* passed."""
         self.wait(timeout)
+
+
+_local = threading.local()
 
 
 def current() -> Optional[Process]:

@@ -1,4 +1,5 @@
-"""A pool worker: ``python -m parkit.worker STORAGE_PATH``.
+"""A worker process of the pool (see parkit.workerpool): ``python -m
+parkit.worker STORAGE_PATH EPOCH``.
 
 It takes process paths from the ready queue and runs them, and between
 runs keeps the pool healthy: reaps dead workers, starts replacements and
@@ -13,10 +14,12 @@ import time
 import traceback
 from typing import Any, Dict
 
-from . import pool as _pool
-from .objects import transaction
+from . import workerpool
+from .context import transaction
+from .records import STOP, ProcessStatus, ready_queue
+from .scheduler import fire_due
 from .storage import set_storage_path
-from .tasks import STOP, Process, ProcessStatus, _set_current, ready_queue
+from .tasks import Process, _set_current
 
 HOUSEKEEPING = 0.25
 
@@ -25,7 +28,7 @@ def run(path: str) -> None:
     """Run the process recorded at *path* and record how it ended."""
     pid = str(os.getpid())
     process = Process(path, create=False)
-    r = _pool.registry()
+    r = workerpool.registry()
     with transaction(process):
         if process["status"] != ProcessStatus.submitted.value:
             return
@@ -66,23 +69,22 @@ def _finish(process: Process, r: Any, pid: str, outcome: Dict[str, Any]) -> None
 def housekeeping(storage: str) -> bool:
     """Reap, replace, fire schedules; False if this worker should exit (it
     was dismissed, or its storage is gone)."""
-    from .scheduler import fire_due
     if not os.path.isdir(storage):
         return False
-    _pool.ensure_workers()
+    workerpool.ensure_workers()
     fire_due()
-    return str(os.getpid()) in _pool.registry()["workers"]
+    return str(os.getpid()) in workerpool.registry()["workers"]
 
 
 def register(epoch: int) -> bool:
     """Join the pool, unless killall ran since this worker was asked for."""
-    r = _pool.registry()
+    r = workerpool.registry()
     me = os.getpid()
     with transaction(r):
         if r["epoch"] != epoch:
             return False
         workers = r["workers"]
-        workers[str(me)] = {"start": _pool.start_time(me), "running": None}
+        workers[str(me)] = {"start": workerpool.start_time(me), "running": None}
         r["workers"] = workers
         pending = r["pending"]
         if pending:
@@ -91,7 +93,7 @@ def register(epoch: int) -> bool:
 
 
 def unregister() -> None:
-    r = _pool.registry()
+    r = workerpool.registry()
     with transaction(r):
         workers = r["workers"]
         workers.pop(str(os.getpid()), None)

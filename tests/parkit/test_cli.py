@@ -67,7 +67,7 @@ def test_parkit_info_does_not_start_workers(storage):
     parkit.set_pool_size(0)
     r = pk("--storage", storage, "info")
     assert "pool size     0" in r.stdout and "live workers  0" in r.stdout
-    assert parkit.pool.workers() == []
+    assert parkit.workerpool.workers() == []
 
 
 def test_parkit_processes(storage):

@@ -25,8 +25,8 @@ def storage(tmp_path):
 
 
 def wait_workers(n, timeout=30):
-    assert parkit.wait_until(lambda: len(parkit.pool.workers()) == n, timeout), \
-        parkit.pool.workers()
+    assert parkit.wait_until(lambda: len(parkit.workerpool.workers()) == n, timeout), \
+        parkit.workerpool.workers()
 
 
 def test_results_and_exceptions_come_back(storage):
@@ -34,7 +34,7 @@ def test_results_and_exceptions_come_back(storage):
     p = add(2, 3)
     p.join(30)
     assert p.status is parkit.ProcessStatus.finished
-    assert p.result == 5 and p.exitcode == 0 and p.pid in parkit.pool.workers()
+    assert p.result == 5 and p.exitcode == 0 and p.pid in parkit.workerpool.workers()
     assert p["started"] >= p["submitted"] >= p["created"] and p["finished"] >= p["started"]
     f = parkit.create_task(tft.fail).submit("bad input")
     assert f.wait(30)
@@ -88,7 +88,7 @@ def test_crashed_worker_is_detected_and_replaced(storage):
     assert p.wait(30)
     assert p.status is parkit.ProcessStatus.crashed and p.exitcode == -9
     wait_workers(2)
-    assert victim not in parkit.pool.workers()
+    assert victim not in parkit.workerpool.workers()
     q = parkit.create_task(tft.add)(1, 2)
     q.join(30)
     assert q.result == 3
@@ -105,13 +105,13 @@ def test_pool_resizes_live(storage):
 
 def test_killall_leaves_no_stray_process(storage):
     wait_workers(2)
-    pids = parkit.pool.workers()
+    pids = parkit.workerpool.workers()
     running = parkit.create_task(tft.sleep_then_pid)(60)
     assert parkit.wait_until(lambda: running.status is parkit.ProcessStatus.running, 30)
     parkit.killall()
     for pid in pids:
-        assert parkit.pool.start_time(pid) is None
-    assert parkit.pool.workers() == []
+        assert parkit.workerpool.start_time(pid) is None
+    assert parkit.workerpool.workers() == []
     assert running.status is parkit.ProcessStatus.crashed
 
 
@@ -180,3 +180,23 @@ def test_scheduler_base_class_is_extensible(storage):
     assert p.interval == 120
     assert p.next_run(p.start.timestamp() + 1, 1) == p.start.timestamp() + 120
     assert p.next_run(0, 2) is None
+
+
+def test_records_and_the_public_classes_bind_the_same_objects(tmp_path):
+    """The worker pool and the scheduler use the record classes; the
+    records are stored under the public classes' type names, so a record
+    created either way binds as the other."""
+    from parkit.records import PROCESS_TYPE, TASK_TYPE, ProcessRecord, TaskRecord
+    parkit.set_storage_path(str(tmp_path / "storage"))
+    try:
+        assert TaskRecord._typename() == parkit.Task._typename() == TASK_TYPE
+        assert ProcessRecord._typename() == parkit.Process._typename() == PROCESS_TYPE
+        task = parkit.create_task(tft.add, name="same")
+        record = TaskRecord(task.path, create=False)
+        assert record.task_name == "same" and record.function() is tft.add
+        run = ProcessRecord.create(record, (1, 2))
+        public = parkit.Process(run.path, create=False)
+        assert public.status is parkit.ProcessStatus.created and public.task == task
+        assert parkit.Namespace("__parkit__")[run.name].__class__ is parkit.Process
+    finally:
+        parkit.close_all()

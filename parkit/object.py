@@ -5,34 +5,37 @@ an entry holding its type, uuid, creation time, version, its data
 container and its persistent attributes.  Python objects are only handles:
 any process may bind the same path and sees the same state.
 
-Every operation is one transaction of its own unless it runs inside
-:func:`transaction`.  Values come back as plain Python copies (a stored
-list is returned as a ``list``), except with ``zero_copy=True`` inside a
-transaction or snapshot, where the persistent objects themselves come back,
-valid until the block ends.
+Every operation is one transaction of its own unless it runs inside a
+transaction (see parkit.context).  Values come back as plain Python copies
+(a stored list is returned as a ``list``), except with ``zero_copy=True``
+inside a transaction or snapshot, where the persistent objects themselves
+come back, valid until the block ends.
+
+Also here: the paths every operation takes (the quick calls, the general
+path that owns the namespace), what describes a stored object
+(:class:`Descriptor`), and :func:`bind_path`, which binds a path as the
+class it was stored as.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime
-import os
-import threading
 import time
 import uuid as _uuid
-from typing import Any, Callable, Dict, Iterator, Optional, Tuple, TypedDict, TypeVar, cast
+from typing import Any, Callable, Dict, Optional, Tuple, TypedDict, TypeVar, cast
 
 import pmemobj
 from pmemobj import qualname
 
+from .context import current, enter, open_contexts
 from .errors import (
     ContextError,
     NamespaceFullError,
     ObjectExistsError,
     ObjectNotFoundError,
-    TransactionError,
+    namespace_full,
 )
-from .namespace import Handle, Namespace, _tls, handle_for, sleep_until
-from .storage import check_namespace, split_path
+from .namespace import Handle, handle_for
+from .storage import split_path
 
 
 T = TypeVar("T")
@@ -55,122 +58,6 @@ def make_descriptor(namespace: str, name: str, entry: Any) -> Descriptor:
     return Descriptor(type=entry["type"], path=f"{namespace}/{name}", namespace=namespace,
                       name=name, uuid=entry["uuid"], created=created.isoformat(),
                       version=entry["version"])
-
-
-def namespace_full(namespace: str, e: BaseException) -> NamespaceFullError:
-    return NamespaceFullError(f"namespace {namespace!r} is full: raise its maximum "
-                              f"with parkit.set_namespace_size() ({e})")
-
-
-# -- the transaction context of this thread ---------------------------------------
-
-class _Context:
-    __slots__ = ("handle", "snapshot", "zero_copy", "parent")
-
-    def __init__(self, handle: Handle, snapshot: bool, zero_copy: bool, parent: Any):
-        self.handle = handle
-        self.snapshot = snapshot
-        self.zero_copy = zero_copy
-        self.parent = parent
-
-
-class _OpenContexts:
-    """Transactions and snapshots open in this process, in any thread.
-    While there are none, the general paths skip the per-thread check."""
-
-    __slots__ = ("count", "lock")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.lock = threading.Lock()
-
-    def add(self, n: int) -> None:
-        with self.lock:
-            self.count += n
-
-    def after_fork_in_child(self) -> None:
-        # only the forking thread's contexts live on in the child
-        self.lock = threading.Lock()
-        self.count, ctx = 0, _tls.ctx
-        while ctx is not None:
-            self.count, ctx = self.count + 1, ctx.parent
-
-
-open_contexts = _OpenContexts()
-os.register_at_fork(after_in_child=open_contexts.after_fork_in_child)
-
-
-def _context() -> Optional[_Context]:
-    ctx: Optional[_Context] = _tls.ctx
-    return ctx
-
-
-def _handle_of(target: Any) -> Handle:
-    if isinstance(target, Object):
-        handle: Handle = target._handle
-        return handle
-    if isinstance(target, Namespace):
-        return handle_for(target.path)
-    if isinstance(target, str):
-        return handle_for(check_namespace(target))
-    raise TypeError(f"a transaction is opened on an Object, a Namespace or a "
-                    f"namespace name, not {type(target).__name__}")
-
-
-@contextlib.contextmanager
-def _scope(handle: Handle, snapshot: bool, zero_copy: bool) -> Iterator[None]:
-    parent = _context()
-    if snapshot and parent is not None and not parent.snapshot and parent.handle is handle:
-        snapshot = False   # already in a transaction: its view is consistent
-    if parent is not None and parent.handle is not handle:
-        raise ContextError(f"a transaction on namespace {parent.handle.namespace!r} is "
-                           f"running; namespace {handle.namespace!r} cannot join it")
-    if parent is not None and parent.snapshot and not snapshot:
-        raise ContextError("cannot open a write transaction inside a snapshot")
-    pool = handle.enter()
-    handle.depth += 1
-    open_contexts.add(1)
-    ctx = _tls.ctx = _Context(handle, snapshot or bool(parent and parent.snapshot),
-                              zero_copy or bool(parent and parent.zero_copy), parent)
-    try:
-        try:
-            # confined: the hot calls leave the context checks to the C core
-            with pool.transaction(), pool.confine(read_only=ctx.snapshot):
-                yield
-        except (NamespaceFullError, ContextError, ObjectNotFoundError):
-            raise
-        except pmemobj.PoolFullError as e:
-            raise namespace_full(handle.namespace, e) from e
-        except pmemobj.ConfinementError as e:
-            # a live (zero-copy) container used against the context's rules
-            raise ContextError(f"transaction rolled back: {e}") from e
-        except pmemobj.PmemError as e:
-            raise TransactionError(f"transaction rolled back: {e}") from e
-    finally:
-        _tls.ctx = parent
-        open_contexts.add(-1)
-        handle.depth -= 1
-        handle.leave()
-
-
-def transaction(obj: Any, zero_copy: bool = False, isolated: bool = False
-                ) -> "contextlib.AbstractContextManager[None]":
-    """Run a block as one write transaction on the namespace of *obj* (an
-    Object, a Namespace or a namespace name): all of its changes commit
-    together, or none do (on an exception or a crash).  Only one write
-    transaction runs in a namespace at a time, across processes; using an
-    object of another namespace inside raises ContextError.  Transactions
-    are always isolated; *isolated* is accepted for compatibility."""
-    return _scope(_handle_of(obj), snapshot=False, zero_copy=zero_copy)
-
-
-def snapshot(obj: Any, zero_copy: bool = False
-             ) -> "contextlib.AbstractContextManager[None]":
-    """A consistent read-only view of *obj*'s namespace for the block:
-    nothing changes under it, and writes inside raise ContextError.  Inside
-    a transaction on that namespace it opens nothing: the transaction goes
-    on, writes included."""
-    return _scope(_handle_of(obj), snapshot=True, zero_copy=zero_copy)
 
 
 # -- copying values out -------------------------------------------------------------
@@ -300,7 +187,7 @@ class Object:
 
     def _bind(self, create: bool, bind: bool) -> None:
         h = self._handle
-        pool = h.enter()
+        pool = enter(h)
         try:
             objs = h.objects()
             entry = objs.get(self._name)
@@ -314,7 +201,7 @@ class Object:
             else:
                 if not create:
                     raise ObjectNotFoundError(f"{self._path} does not exist")
-                ctx = _context()
+                ctx = current()
                 if ctx is not None and ctx.snapshot:
                     raise ContextError("cannot create objects inside a snapshot")
                 uid = _uuid.uuid4().hex
@@ -367,7 +254,7 @@ class Object:
     def _check_context(self, write: bool) -> bool:
         """Check this thread's transaction or snapshot, if any, allows the
         call (else ContextError); True if values come back live (zero-copy)."""
-        ctx = _context()
+        ctx = current()
         if ctx is None:
             return False
         if ctx.handle is not self._handle:
@@ -420,7 +307,7 @@ class Object:
     def _owned(self, write: bool, copy: bool, fn: Callable[..., Any], args: Any) -> Any:
         """The general path: own the namespace, opening its pool if needed."""
         h = self._handle
-        pool = h.enter()
+        pool = enter(h)
         try:
             self._resolve()
             count = write and self._versioned
@@ -571,7 +458,7 @@ class Object:
         """Delete the object and its data from the namespace."""
         self._check_context(True)
         h = self._handle
-        pool = h.enter()
+        pool = enter(h)
         try:
             self._resolve()
             with pool.transaction():
@@ -642,13 +529,18 @@ def _dynamic_getattr(self: Object, name: str) -> Any:
     return self._attr_get(name)
 
 
+#: The type name of Object itself in the pools: its module was
+#: parkit.objects, and stored entries keep the name.
+OBJECT_TYPE = "parkit.objects:Object"
+
+
 class _PlainObject(Object):
     """What ``Object(path)`` makes: an Object with run-time attributes,
     stored under Object's own type name."""
 
     @classmethod
     def _typename(cls) -> str:
-        return Object._typename()
+        return OBJECT_TYPE
 
 
 class _Detached:
@@ -670,15 +562,8 @@ DETACHED: Any = _Detached()
 
 def bind_path(path: str, typename: str) -> Object:
     """Bind *path* as an instance of the class named *typename*."""
-    cls = qualname.resolve(typename)
+    cls = Object if typename == OBJECT_TYPE else qualname.resolve(typename)
     if not (isinstance(cls, type) and issubclass(cls, Object)):
         raise TypeError(f"{typename} is not a parkit Object class")
     return cls(path, create=False)
-
-
-def wait_until(predicate: Callable[[], Any], timeout: Optional[float] = None) -> bool:
-    """Block until ``predicate()`` is true (True) or *timeout* seconds pass
-    (False), sleeping between tries instead of spinning."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    return sleep_until(predicate, deadline, 0.02)
 

@@ -1,4 +1,5 @@
-"""The process pool: daemon workers that run submitted tasks.
+"""The worker pool: the daemon processes that run submitted tasks, kept
+at its size through a registry (each runs parkit/worker.py).
 
 Workers are started detached (double fork, new session), so they outlive
 the interpreter that started them; they register in the system namespace
@@ -15,10 +16,10 @@ import sys
 import time
 from typing import Any, Dict, List, Optional
 
+from .context import transaction
 from .dict import Dict as PDict
-from .objects import transaction
+from .records import STOP, SYSTEM_NS, ProcessRecord, ProcessStatus, ready_queue
 from .storage import get_storage_path
-from .tasks import STOP, SYSTEM_NS, ProcessStatus, ready_queue
 
 REGISTRY = f"{SYSTEM_NS}/pool"
 #: A worker asked for but not registered after this long is presumed lost.
@@ -60,7 +61,6 @@ def _live_workers(workers: Dict[str, Any]) -> Dict[str, Any]:
 def reap() -> int:
     """Forget dead workers and mark what they ran as crashed; returns the
     number of live workers."""
-    from .tasks import Process
     r = registry()
     with transaction(r):
         workers = r["workers"]
@@ -69,7 +69,7 @@ def reap() -> int:
             if pid in live or not info.get("running"):
                 continue
             try:
-                p = Process(info["running"], create=False)
+                p = ProcessRecord(info["running"], create=False)
                 if p["status"] == ProcessStatus.running.value:
                     p.update(status=ProcessStatus.crashed.value, finished=time.time(),
                              error=f"worker {pid} died while running the task")
